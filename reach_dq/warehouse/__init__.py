@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: snapshots, HTTP exchanges, raw bodies, typed datasets and findings."""
