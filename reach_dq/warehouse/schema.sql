@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS http_exchanges (
     department_id VARCHAR,
     page_offset   INTEGER,
     page_limit    INTEGER,
+    start_date    DATE,                 -- StartDate sent to a statement or metric-value operation
+    end_date      DATE,                 -- EndDate sent likewise
     attempt       INTEGER NOT NULL,
     status_code   INTEGER,              -- NULL when no response arrived
     content_type  VARCHAR,
