@@ -1,0 +1,45 @@
+"""Prefect flow for one partner, now: fetch, store, validate and publish as tasks.
+
+The flow is thin: each task calls one stage of ``reach_dq.pipeline``. Flow parameters carry no
+secret (the token is named by ``RunOptions.token_env`` and read inside the fetch task), because
+Prefect stores parameters in its database.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from reach_dq import pipeline
+from reach_dq.settings import RunOptions
+
+
+@task(name="fetch", cache_policy=NO_CACHE)
+def fetch_task(options: RunOptions) -> pipeline.FetchResult:
+    return pipeline.fetch(options)
+
+
+@task(name="store", cache_policy=NO_CACHE)
+def store_task(options: RunOptions, snapshot_id: str) -> dict[str, int]:
+    return pipeline.store(options, snapshot_id)
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(options: RunOptions, snapshot_id: str) -> pipeline.Validation:
+    return pipeline.validate(options, snapshot_id)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(
+    options: RunOptions, snapshot_id: str, validation: pipeline.Validation
+) -> pipeline.Publication:
+    return pipeline.publish(options, snapshot_id, validation)
+
+
+@flow(name="reach-dq-golive", log_prints=True)
+def golive_flow(options: RunOptions) -> pipeline.Publication:
+    """Check one partner's API now and publish the findings."""
+    fetched = fetch_task(options)
+    store_task(options, fetched.snapshot_id)
+    validation = validate_task(options, fetched.snapshot_id)
+    return publish_task(options, fetched.snapshot_id, validation)

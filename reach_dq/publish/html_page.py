@@ -1,0 +1,132 @@
+"""The reach-dq page of the data docs: every finding of one run, linked to the GX data docs.
+
+Everything that came from a partner (names, ids, messages quoting values) is HTML-escaped, and
+the page carries no script.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from reach_dq.exceptions import PublishError
+from reach_dq.findings import Finding, Outcome
+from reach_dq.publish.summary import count_by_category, count_outcomes
+
+CASE_FIELDS = ("company_id", "account_id", "date", "basis", "field", "expected", "actual", "delta")
+SECTION_ORDER = (Outcome.FAILED, Outcome.WARNING, Outcome.NOT_EVALUATED, Outcome.PASSED)
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2330; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #c9ced8; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #eef1f6; }
+.failed { color: #a4161a; } .warning { color: #9a6700; }
+.not_evaluated { color: #57606a; } .passed { color: #1a7f37; }
+code { font-size: 0.9em; }
+"""
+
+
+def write_findings_page(
+    path: Path,
+    *,
+    snapshot: Mapping[str, Any],
+    findings: Sequence[Finding],
+    gx_docs_index: Path | None,
+) -> Path:
+    html = render_page(snapshot, findings, _relative_link(path, gx_docs_index))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise PublishError(f"cannot write the data docs page {str(path)!r}: {exc.strerror}") from exc
+    return path
+
+
+def render_page(snapshot: Mapping[str, Any], findings: Sequence[Finding], gx_link: str | None) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>reach-dq findings</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>reach-dq findings</h1>",
+        _snapshot_table(snapshot),
+        _summary_table(findings),
+    ]
+    if gx_link:
+        parts.append(
+            f'<p>Great Expectations data docs: <a href="{escape(gx_link)}">suite results</a></p>'
+        )
+    for outcome in SECTION_ORDER:
+        parts.append(_section(outcome, [f for f in findings if f.outcome is outcome]))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _snapshot_table(snapshot: Mapping[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(str(name))}</th><td>{escape(str(value))}</td></tr>"
+        for name, value in snapshot.items()
+    )
+    return f"<table>{rows}</table>"
+
+
+def _summary_table(findings: Sequence[Finding]) -> str:
+    outcomes = [str(outcome) for outcome in Outcome]
+    header = "".join(f'<th class="{name}">{name}</th>' for name in outcomes)
+    body = []
+    for category, row in count_by_category(findings).items():
+        cells = "".join(f"<td>{row[name]}</td>" for name in outcomes)
+        body.append(f"<tr><th>{escape(category)}</th>{cells}</tr>")
+    totals = count_outcomes(findings)
+    total_cells = "".join(f"<td>{totals[name]}</td>" for name in outcomes)
+    body.append(f"<tr><th>total</th>{total_cells}</tr>")
+    return f"<h2>Summary</h2><table><tr><th>category</th>{header}</tr>{''.join(body)}</table>"
+
+
+def _section(outcome: Outcome, findings: Sequence[Finding]) -> str:
+    title = f'<h2 class="{outcome}">{outcome.value.replace("_", " ")} ({len(findings)})</h2>'
+    if not findings:
+        return title
+    rows = "".join(_finding_row(finding) for finding in findings)
+    table = (
+        "<table><tr><th>check</th><th>category</th><th>dataset</th><th>company</th>"
+        f"<th>message</th><th>failures</th></tr>{rows}</table>"
+    )
+    if outcome is Outcome.PASSED:
+        return f"{title}<details><summary>show passed checks</summary>{table}</details>"
+    return title + table
+
+
+def _finding_row(finding: Finding) -> str:
+    cells = [
+        f"<code>{escape(finding.check)}</code>",
+        escape(str(finding.category)),
+        escape(finding.dataset),
+        escape(finding.company_id or ""),
+        escape(finding.message) + _cases_table(finding),
+        str(finding.failure_count),
+    ]
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _cases_table(finding: Finding) -> str:
+    if not finding.failure_cases:
+        return ""
+    header = "".join(f"<th>{name}</th>" for name in CASE_FIELDS)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(getattr(case, name) or '')}</td>" for name in CASE_FIELDS) + "</tr>"
+        for case in finding.failure_cases
+    )
+    shown = len(finding.failure_cases)
+    note = f"<br>showing {shown} of {finding.failure_count} cases" if finding.failure_count > shown else ""
+    return f"<table><tr>{header}</tr>{rows}</table>{note}"
+
+
+def _relative_link(page: Path, target: Path | None) -> str | None:
+    if target is None:
+        return None
+    return Path(os.path.relpath(target.resolve(), page.parent.resolve())).as_posix()

@@ -1,0 +1,30 @@
+"""The short table a run prints on the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reach_dq.findings import Finding, Outcome
+from reach_dq.publish.summary import count_by_category, count_outcomes
+
+MAX_LISTED = 15
+
+
+def render_summary(findings: Sequence[Finding]) -> str:
+    """Return counts by category and outcome, then the failed findings (at most MAX_LISTED)."""
+    outcomes = [str(outcome) for outcome in Outcome]
+    lines = [f"{'category':<12} " + " ".join(f"{name:>13}" for name in outcomes)]
+    for category, row in count_by_category(findings).items():
+        lines.append(f"{category:<12} " + " ".join(f"{row[name]:>13}" for name in outcomes))
+    totals = count_outcomes(findings)
+    lines.append(f"{'total':<12} " + " ".join(f"{totals[name]:>13}" for name in outcomes))
+
+    failed = [finding for finding in findings if finding.outcome is Outcome.FAILED]
+    if failed:
+        lines.append("")
+        lines.append(f"failed checks ({len(failed)}):")
+        for finding in failed[:MAX_LISTED]:
+            lines.append(f"  {finding.check} [{finding.dataset}]: {finding.message}")
+        if len(failed) > MAX_LISTED:
+            lines.append(f"  ... and {len(failed) - MAX_LISTED} more (see the JSON or the data docs)")
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""Run settings: flags first, then REACH_DQ_* environment variables, then defaults.
+
+This is the one module that reads the environment. The access token is read from the variable
+the user names (``--token-env``) and kept as a ``SecretStr`` so it never prints.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import ipaddress
+import os
+import urllib.parse
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reach_dq.exceptions import ConfigError
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+class Defaults(BaseSettings):
+    """Defaults that an environment variable may override, e.g. ``REACH_DQ_WAREHOUSE``."""
+
+    model_config = SettingsConfigDict(env_prefix="REACH_DQ_")
+
+    warehouse: Path = Path("data/warehouse.duckdb")
+    docs_dir: Path = Path("data/docs")
+    months: int = 24
+    concurrency: int = 8
+    timeout_s: float = 30.0
+
+
+class RunOptions(BaseModel):
+    """Everything one validate or golive run needs, except the secret itself.
+
+    The token is named by ``token_env`` and read when the fetch starts, so options can be logged
+    and passed to Prefect as flow parameters without carrying a secret.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str
+    token_env: str
+    command: str = "validate"
+    companies: tuple[str, ...] | None = None
+    months: int = 24
+    as_of: dt.date
+    warehouse: Path
+    docs_dir: Path
+    json_path: Path | None = None
+    spec_path: Path | None = None
+    concurrency: int = 8
+    timeout_s: float = 30.0
+    allow_insecure_http: bool = False
+
+    @property
+    def last_month(self) -> dt.date:
+        """Last day of the month before ``as_of``: the last closed month."""
+        return self.as_of.replace(day=1) - dt.timedelta(days=1)
+
+    @property
+    def first_month(self) -> dt.date:
+        return add_months(self.last_month, -(self.months - 1))
+
+
+def add_months(month_end: dt.date, months: int) -> dt.date:
+    """Return the last day of the month ``months`` away from the month of ``month_end``."""
+    index = month_end.year * 12 + month_end.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+
+
+def read_token(variable: str) -> SecretStr:
+    """Read the access token from the environment variable the user named."""
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(
+            f"environment variable {variable!r} (named by --token-env) is not set or empty; "
+            "export the partner's access token in it"
+        )
+    return SecretStr(value)
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    """Return the base URL without a trailing slash, or raise ConfigError saying what is wrong.
+
+    Plain ``http`` is accepted only for a loopback host unless ``allow_insecure_http`` is set,
+    because the token travels in every request.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--base-url must be an http(s) URL such as https://api.example.com, got {base_url!r}"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(
+            f"--base-url must not carry credentials, a query or a fragment, got {redact_url(base_url)!r}"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"--base-url {base_url!r} uses plain http to a non-loopback host; use https, "
+            "or pass --allow-insecure-http if you accept sending the token unencrypted"
+        )
+    return base_url.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with user info, query and fragment removed."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def parse_as_of(text: str | None) -> dt.date:
+    if text is None:
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--as-of must be a date written YYYY-MM-DD, got {text!r}") from None

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reach_dq.findings import Category, FailureCase, Finding, Outcome
+from reach_dq.publish.html_page import write_findings_page
+from reach_dq.publish.json_report import write_json_report
+from reach_dq.publish.terminal import render_summary
+
+SNAPSHOT = {"snapshot_id": "abc", "base_url": "http://127.0.0.1:1", "status": "complete"}
+
+FAILED = Finding(
+    "accuracy.balance_sheet_vs_net_income",
+    Category.ACCURACY,
+    "balance_sheet",
+    Outcome.FAILED,
+    "balance sheet of C001 is off",
+    company_id="C001",
+    failure_count=1,
+    failure_cases=(FailureCase(company_id="C001", date="2025-03-31", basis="ACCRUAL", expected="10.00", actual="10.01", delta="0.01"),),
+)
+PASSED = Finding("pandera.company", Category.FORMATTING, "company", Outcome.PASSED, "ok", company_id="C001")
+
+
+def test_json_report_has_findings_and_counts(tmp_path: Path) -> None:
+    path = write_json_report(tmp_path / "out" / "r.json", snapshot=SNAPSHOT, findings=[FAILED, PASSED])
+    report = json.loads(path.read_text())
+    assert report["summary"]["outcomes"] == {"passed": 1, "failed": 1, "warning": 0, "not_evaluated": 0}
+    assert report["findings"][0]["failure_cases"] == [
+        {"company_id": "C001", "date": "2025-03-31", "basis": "ACCRUAL", "expected": "10.00", "actual": "10.01", "delta": "0.01"}
+    ]
+    assert report["snapshot"]["snapshot_id"] == "abc"
+
+
+def test_json_report_leaves_no_partial_file(tmp_path: Path) -> None:
+    write_json_report(tmp_path / "r.json", snapshot=SNAPSHOT, findings=[PASSED])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_html_page_escapes_partner_text(tmp_path: Path) -> None:
+    hostile = Finding(
+        "contract.response_schema", Category.FORMATTING, "chart_of_accounts", Outcome.FAILED,
+        "value <script>alert(1)</script>", company_id="<img src=x onerror=alert(2)>", failure_count=1,
+        failure_cases=(FailureCase(actual="<b>bold</b>"),),
+    )
+    page = write_findings_page(tmp_path / "index.html", snapshot=SNAPSHOT, findings=[hostile], gx_docs_index=None)
+    html = page.read_text()
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_html_page_links_gx_docs_relatively(tmp_path: Path) -> None:
+    gx_index = tmp_path / "gx" / "index.html"
+    page = write_findings_page(tmp_path / "index.html", snapshot=SNAPSHOT, findings=[PASSED], gx_docs_index=gx_index)
+    assert '<a href="gx/index.html">suite results</a>' in page.read_text()
+
+
+def test_terminal_summary_lists_failed_checks() -> None:
+    text = render_summary([FAILED, PASSED])
+    lines = text.splitlines()
+    assert lines[1].split() == ["accuracy", "0", "1", "0", "0"]
+    assert lines[2].split() == ["formatting", "1", "0", "0", "0"]
+    assert "  accuracy.balance_sheet_vs_net_income [balance_sheet]: balance sheet of C001 is off" in lines
