@@ -17,6 +17,7 @@ DEMO_TOKEN_ENV = "REACH_DQ_DEMO_TOKEN"
 
 def run_demo(*, companies: int, warehouse: Path, docs_dir: Path, json_path: Path | None) -> Publication:
     """Serve generated books for ``companies`` companies, run the golive flow, stop the server."""
+    _quiet_prefect()
     from flows.golive import golive_flow
     from reach_dq.partner.server import PartnerConfig, serve_in_background
 
@@ -35,3 +36,13 @@ def run_demo(*, companies: int, warehouse: Path, docs_dir: Path, json_path: Path
             json_path=json_path,
         )
         return golive_flow(options)
+
+
+def _quiet_prefect() -> None:
+    """Keep Prefect's files in data/ and its telemetry off unless the caller chose otherwise.
+
+    These must be set before Prefect is imported, because Prefect reads its settings then.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(Path("data/prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -1,0 +1,444 @@
+"""Formatting checks: every 2xx body of a data operation against the OpenAPI document.
+
+The rules come only from ``context.spec``: which fields are required, their types, formats and
+enums. Nothing here lists a field of the Reach API, so a different document passed with
+``--spec`` changes what these checks expect with no code change. The dataset list and the
+operationIds come from ``reach_dq.datasets``; an operationId that the document lacks is looked
+up by method and path instead.
+
+Both checks return one finding per dataset and company (no company for user_info):
+
+- ``contract.response_schema``: failed when a body breaks its response schema or is not JSON at
+  all (NaN and Infinity included), passed when every body was checked and is clean.
+- ``contract.extra_fields``: a warning when a body carries fields the document does not declare.
+
+A dataset and company without any 2xx body is not_evaluated, with the statuses that came back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from reach_dq.contract.conformance import (
+    InvalidBodyError,
+    Violation,
+    extra_fields,
+    parse_body,
+    validate_body,
+)
+from reach_dq.contract.spec import Spec
+from reach_dq.datasets import BY_NAME, BY_OPERATION, DATASETS, Dataset
+from reach_dq.exceptions import ContractError
+from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
+from reach_dq.runner import Check, CheckContext
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+CHECK_RESPONSE_SCHEMA = "contract.response_schema"
+CHECK_EXTRA_FIELDS = "contract.extra_fields"
+
+_FETCH_SIZE = 64  # bodies read from DuckDB at a time, so a large snapshot is never all in memory
+
+_BODIES_SQL = """
+SELECT e.exchange_id, e.operation_id, e.company_id, e.basis, e.method, e.path, e.status_code,
+       r.body
+FROM http_exchanges AS e
+JOIN raw_responses AS r ON r.snapshot_id = e.snapshot_id AND r.exchange_id = e.exchange_id
+WHERE e.snapshot_id = ?
+  AND e.status_code BETWEEN 200 AND 299
+  AND list_contains(?, e.operation_id)
+ORDER BY e.operation_id, e.company_id NULLS FIRST, e.exchange_id
+"""
+
+_STATUSES_SQL = """
+SELECT DISTINCT operation_id, company_id, status_code
+FROM http_exchanges
+WHERE snapshot_id = ?
+ORDER BY ALL
+"""
+
+
+def formatting_checks() -> list[Check]:
+    """Return the checks that compare every stored 2xx body with the OpenAPI document."""
+    datasets = tuple(dataset.name for dataset in DATASETS)
+    return [
+        Check(CHECK_RESPONSE_SCHEMA, Category.FORMATTING, datasets, _check_response_schemas),
+        Check(CHECK_EXTRA_FIELDS, Category.FORMATTING, datasets, _check_extra_fields),
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Exchange:
+    exchange_id: int
+    operation_id: str
+    company_id: str | None
+    basis: str | None
+    method: str
+    path: str
+    status_code: int
+    body: str
+
+    @property
+    def request(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclasses.dataclass
+class _Tally:
+    """Counts and failure cases of one check over the bodies of one dataset and company."""
+
+    dataset: Dataset
+    company_id: str | None
+    responses: int = 0  # 2xx bodies read
+    checked: int = 0  # bodies evaluated: parsed and validated, or found unparsable
+    items: int = 0
+    broken_items: set[tuple[Any, ...]] = dataclasses.field(default_factory=set)
+    broken_responses: set[int] = dataclasses.field(default_factory=set)  # outside any item
+    unparsable: int = 0  # bodies that are not JSON, or contain NaN or Infinity
+    violations: int = 0
+    cases: list[FailureCase] = dataclasses.field(default_factory=list)
+    first: str | None = None
+    names: dict[str, None] = dataclasses.field(default_factory=dict)  # undeclared field paths
+    skipped: list[str] = dataclasses.field(default_factory=list)  # why a body was not checked
+
+    @property
+    def label(self) -> str:
+        if self.company_id is None:
+            return self.dataset.name
+        return f"{self.dataset.name} for {self.company_id}"
+
+    def add_case(self, case: FailureCase, message: str) -> None:
+        self.violations += 1
+        if self.first is None:
+            self.first = message
+        if len(self.cases) < MAX_FAILURE_CASES:
+            self.cases.append(case)
+
+
+# --- contract.response_schema ------------------------------------------------------------
+
+
+def _check_response_schemas(context: CheckContext) -> Iterator[Finding]:
+    tallies: dict[tuple[str, str | None], _Tally] = {}
+    for dataset, company_id, exchanges in _groups(context):
+        tally = _Tally(dataset, company_id)
+        for exchange in exchanges:
+            _validate_exchange(context.spec, exchange, tally)
+        tallies[(dataset.name, company_id)] = tally
+        log.debug("%s: %d violations in %d responses", tally.label, tally.violations,
+                  tally.responses)
+    yield from _findings(context, tallies, CHECK_RESPONSE_SCHEMA, _schema_finding)
+
+
+def _validate_exchange(spec: Spec, exchange: _Exchange, tally: _Tally) -> None:
+    tally.responses += 1
+    try:
+        body = parse_body(exchange.body)
+    except InvalidBodyError as exc:
+        _record_parse_failure(exchange, exc.violation, tally)
+        return
+
+    try:
+        operation_id = _operation_id(spec, exchange)
+        violations = validate_body(spec, operation_id, body, status=exchange.status_code)
+    except ContractError as exc:
+        tally.skipped.append(str(exc))
+        return
+
+    tally.checked += 1
+    tally.items += _item_count(body)
+    for violation in violations:
+        item_key = _item_key(body, violation.path)
+        if item_key is None:
+            tally.broken_responses.add(exchange.exchange_id)
+        else:
+            tally.broken_items.add((exchange.exchange_id, *item_key))
+        case = _case(tally, exchange, _item(body, item_key), violation)
+        tally.add_case(case, violation.message)
+
+
+def _record_parse_failure(exchange: _Exchange, violation: Violation, tally: _Tally) -> None:
+    tally.checked += 1
+    tally.unparsable += 1
+    message = f"{exchange.request}: {violation.message}"
+    case = FailureCase(
+        company_id=tally.company_id,
+        basis=exchange.basis,
+        field=violation.field,
+        expected=violation.rule,
+        actual=message,
+    )
+    tally.add_case(case, message)
+
+
+def _schema_finding(tally: _Tally) -> Finding:
+    outcome = Outcome.FAILED if tally.violations else Outcome.PASSED
+    if tally.violations:
+        message = f"{tally.label}: {_broken_summary(tally)}; first: {tally.first}"
+    else:
+        message = (
+            f"{tally.label}: no violations in {_count(tally.checked, 'response')} "
+            f"with {_count(tally.items, 'item')}"
+        )
+    return _finding(CHECK_RESPONSE_SCHEMA, tally, outcome, message + _skipped_note(tally))
+
+
+def _broken_summary(tally: _Tally) -> str:
+    parts = []
+    if tally.broken_items or not (tally.broken_responses or tally.unparsable):
+        parts.append(f"{len(tally.broken_items)} of {tally.items} items break the contract")
+    if tally.broken_responses:
+        parts.append(
+            f"{len(tally.broken_responses)} of {tally.responses} responses break the contract "
+            "outside their items"
+        )
+    if tally.unparsable:
+        parts.append(f"{tally.unparsable} of {tally.responses} responses are not valid JSON")
+    return ", ".join(parts)
+
+
+# --- contract.extra_fields ---------------------------------------------------------------
+
+
+def _check_extra_fields(context: CheckContext) -> Iterator[Finding]:
+    tallies: dict[tuple[str, str | None], _Tally] = {}
+    for dataset, company_id, exchanges in _groups(context):
+        tally = _Tally(dataset, company_id)
+        for exchange in exchanges:
+            _find_extra_fields(context.spec, exchange, tally)
+        tallies[(dataset.name, company_id)] = tally
+    yield from _findings(context, tallies, CHECK_EXTRA_FIELDS, _extra_fields_finding)
+
+
+def _find_extra_fields(spec: Spec, exchange: _Exchange, tally: _Tally) -> None:
+    tally.responses += 1
+    try:
+        body = parse_body(exchange.body)
+    except InvalidBodyError as exc:
+        tally.skipped.append(f"{exchange.request}: {exc.violation.message}")
+        return
+
+    try:
+        operation_id = _operation_id(spec, exchange)
+        undeclared = extra_fields(spec, operation_id, body, status=exchange.status_code)
+    except ContractError as exc:
+        tally.skipped.append(str(exc))
+        return
+
+    tally.checked += 1
+    for violation in undeclared:
+        tally.names.setdefault(re.sub(r"\[\d+\]", "[]", violation.location))
+        case = _case(tally, exchange, _item(body, _item_key(body, violation.path)), violation)
+        tally.add_case(case, violation.message)
+
+
+def _extra_fields_finding(tally: _Tally) -> Finding:
+    if tally.violations:
+        outcome = Outcome.WARNING
+        message = (
+            f"{tally.label}: {_count(tally.violations, 'value')} in fields the contract does "
+            f"not declare: {', '.join(tally.names)}; first: {tally.first}"
+        )
+    else:
+        outcome = Outcome.PASSED
+        message = f"{tally.label}: no undeclared fields in {_count(tally.checked, 'response')}"
+    return _finding(CHECK_EXTRA_FIELDS, tally, outcome, message + _skipped_note(tally))
+
+
+# --- shared: reading bodies and building findings ----------------------------------------
+
+
+def _groups(context: CheckContext) -> Iterator[tuple[Dataset, str | None, Iterator[_Exchange]]]:
+    """Yield each dataset and company with its 2xx exchanges, reading bodies a batch at a time.
+
+    The bodies come through a cursor of their own, so the caller may query the connection
+    while it iterates.
+    """
+    operation_ids = [dataset.operation_id for dataset in DATASETS]
+    cursor = context.connection.cursor()
+    try:
+        cursor.execute(_BODIES_SQL, [context.snapshot_id, operation_ids])
+        exchanges = (_Exchange(*row) for rows in _batches(cursor) for row in rows)
+        for (name, company_id), group in itertools.groupby(exchanges, key=_group_key):
+            yield BY_NAME[name], company_id, group
+    finally:
+        cursor.close()
+
+
+def _batches(cursor: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[Any, ...]]]:
+    while rows := cursor.fetchmany(_FETCH_SIZE):
+        yield rows
+
+
+def _group_key(exchange: _Exchange) -> tuple[str, str | None]:
+    dataset = BY_OPERATION[exchange.operation_id]
+    return dataset.name, exchange.company_id if dataset.per_company else None
+
+
+def _findings(
+    context: CheckContext,
+    tallies: dict[tuple[str, str | None], _Tally],
+    check: str,
+    build: Callable[[_Tally], Finding],
+) -> Iterator[Finding]:
+    """Yield a finding per tally, and not_evaluated for each dataset and company without one.
+
+    The companies are those of any exchange of the snapshot, so a company whose request for a
+    dataset failed, or was never made, still gets a finding for that dataset.
+    """
+    statuses = _statuses(context)
+    companies = {company for (_, company) in statuses if company is not None}
+
+    for dataset in DATASETS:
+        expected = companies if dataset.per_company and companies else {None}
+        found = {company for (name, company) in tallies if name == dataset.name}
+        for company_id in sorted(expected | found, key=_company_order):
+            tally = tallies.get((dataset.name, company_id))
+            if tally is None:
+                yield _no_bodies(check, dataset, company_id, statuses)
+            elif tally.checked == 0:
+                reason = tally.skipped[0] if tally.skipped else "no body was read"
+                message = f"{tally.label}: no response could be checked: {reason}"
+                yield _finding(check, tally, Outcome.NOT_EVALUATED, message)
+            else:
+                yield build(tally)
+
+
+def _company_order(company_id: str | None) -> tuple[bool, str]:
+    return company_id is not None, company_id or ""
+
+
+def _statuses(context: CheckContext) -> dict[tuple[str, str | None], list[str]]:
+    """Return the statuses of every exchange, per dataset and company, 'no response' for none."""
+    rows = context.connection.execute(_STATUSES_SQL, [context.snapshot_id]).fetchall()
+    statuses: dict[tuple[str, str | None], list[str]] = {}
+    for operation_id, company_id, status_code in rows:
+        dataset = BY_OPERATION.get(operation_id)
+        if dataset is None:
+            key = ("", company_id)  # not a dataset, but its company was fetched
+        else:
+            key = (dataset.name, company_id if dataset.per_company else None)
+        text = "no response" if status_code is None else str(status_code)
+        statuses.setdefault(key, [])
+        if text not in statuses[key]:
+            statuses[key].append(text)
+    return statuses
+
+
+def _no_bodies(
+    check: str,
+    dataset: Dataset,
+    company_id: str | None,
+    statuses: dict[tuple[str, str | None], list[str]],
+) -> Finding:
+    seen = statuses.get((dataset.name, company_id))
+    reason = f"statuses received: {', '.join(seen)}" if seen else "no request was recorded"
+    label = dataset.name if company_id is None else f"{dataset.name} for {company_id}"
+    message = f"{label}: no 2xx response body to check ({reason})"
+    return Finding(check, Category.FORMATTING, dataset.name, Outcome.NOT_EVALUATED, message,
+                   company_id=company_id)
+
+
+def _finding(check: str, tally: _Tally, outcome: Outcome, message: str) -> Finding:
+    return Finding(
+        check=check,
+        category=Category.FORMATTING,
+        dataset=tally.dataset.name,
+        outcome=outcome,
+        message=message,
+        company_id=tally.company_id,
+        failure_count=tally.violations,
+        failure_cases=tuple(tally.cases),
+    )
+
+
+def _skipped_note(tally: _Tally) -> str:
+    if not tally.skipped:
+        return ""
+    return f"; {_count(len(tally.skipped), 'response')} not checked: {tally.skipped[0]}"
+
+
+def _operation_id(spec: Spec, exchange: _Exchange) -> str:
+    """Return the document's operationId for an exchange, by operationId or by method and path."""
+    if exchange.operation_id in spec.operations:
+        return exchange.operation_id
+    operation = spec.match(exchange.method, exchange.path)
+    if operation is None:
+        raise ContractError(
+            f"the OpenAPI document {str(spec.source)!r} has no operation "
+            f"{exchange.operation_id!r} and none matching {exchange.method} "
+            f"{exchange.path.split('?')[0]}"
+        )
+    return operation.operation_id
+
+
+# --- items of a body ---------------------------------------------------------------------
+
+
+def _item_count(body: Any) -> int:
+    """Count the items of a body: the elements of its top-level arrays, else the body itself."""
+    if isinstance(body, list):
+        return len(body)
+    if isinstance(body, dict):
+        lists = [value for value in body.values() if isinstance(value, list)]
+        return sum(len(value) for value in lists) if lists else 1
+    return 0
+
+
+def _item_key(body: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """Return the item a body path falls in; ``()`` is the body as its own item, None outside."""
+    if isinstance(body, list):
+        return path[:1] if path and isinstance(path[0], int) else None
+    if not isinstance(body, dict):
+        return None
+    if not any(isinstance(value, list) for value in body.values()):
+        return ()
+    if len(path) >= 2 and isinstance(body.get(path[0]), list) and isinstance(path[1], int):
+        return path[:2]
+    return None
+
+
+def _item(body: Any, key: tuple[str | int, ...] | None) -> Any:
+    if key is None:
+        return None
+    item = body
+    for part in key:
+        item = item[part]
+    return item
+
+
+def _case(tally: _Tally, exchange: _Exchange, item: Any, violation: Violation) -> FailureCase:
+    account_field, date_field = _locating_fields(tally.dataset)
+    account_id = date = None
+    if isinstance(item, dict):
+        if account_field and isinstance(item.get(account_field), str):
+            account_id = item[account_field]
+        if date_field and isinstance(item.get(date_field), str):
+            date = item[date_field]
+    return FailureCase(
+        company_id=tally.company_id,
+        account_id=account_id,
+        date=date,
+        basis=exchange.basis,
+        field=violation.field,
+        expected=violation.rule,
+        actual=violation.value,
+    )
+
+
+def _locating_fields(dataset: Dataset) -> tuple[str | None, str | None]:
+    """Return the API fields that hold the account id and the date of a dataset's items."""
+    fields = {column.name: column.field for column in dataset.columns}
+    return fields.get("account_id"), fields.get("date")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -1,0 +1,5 @@
+"""Allow ``python -m reach_dq``."""
+
+from reach_dq.cli import main
+
+main()

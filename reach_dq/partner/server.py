@@ -1,0 +1,169 @@
+"""Configure and run the reference partner server, in the foreground or in a background thread."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import fastapi
+import httpx
+import uvicorn
+
+from reach_dq.exceptions import ConfigError
+from reach_dq.partner.app import create_app
+from reach_dq.partner.auth import TokenStore
+from reach_dq.partner.books import Books
+from reach_dq.partner.faults import resolve_faults
+from reach_dq.partner.generate import generate_companies
+from reach_dq.partner.ledger import load_ledger
+from reach_dq.partner.state import PartnerState
+from reach_dq.partner.statements import Statements
+
+log = logging.getLogger(__name__)
+
+MAX_COMPANIES = 999  # CompanyId values are C001 to C999
+STARTUP_TIMEOUT_SECONDS = 10.0
+SHUTDOWN_TIMEOUT_SECONDS = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PartnerConfig:
+    """Settings of the partner server.
+
+    With ``ledger`` set, the server serves that one export and ignores ``companies``, ``seed``
+    and ``as_of``.
+    """
+
+    companies: int = 3
+    seed: int = 7
+    ledger: Path | None = None  # a general-ledger export folder (Xero tables from Fivetran)
+    token: str | None = None  # accepted access token; None -> a random one is generated
+    faults: tuple[str, ...] = ()  # names from reach_dq.partner.faults.FAULTS
+    as_of: dt.date | None = None  # books end with the month before; None -> today (UTC)
+    client_id: str = "reach-dq-demo"
+    client_secret: str = "reach-dq-demo-secret"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningServer:
+    base_url: str  # e.g. "http://127.0.0.1:40123"
+    token: str
+    company_ids: tuple[str, ...]
+
+
+def build_app(config: PartnerConfig) -> fastapi.FastAPI:
+    """Build the app; raise ConfigError naming the first invalid setting."""
+    return create_app(_build_state(config))
+
+
+def _build_state(config: PartnerConfig) -> PartnerState:
+    faults = resolve_faults(config.faults)
+    for name in ("client_id", "client_secret"):
+        if not getattr(config, name):
+            raise ConfigError(f"{name} must be a non-empty string")
+    if config.token is not None and not config.token.strip():
+        raise ConfigError("token must be a non-empty string, or None for a random one")
+    token = config.token if config.token is not None else secrets.token_urlsafe(32)
+    books = _load_books(config)
+    companies = {
+        book.company.company_id: Statements(book)
+        for book in sorted(books, key=lambda book: book.company.company_id)
+    }
+    tokens = TokenStore(
+        access_token=token, client_id=config.client_id, client_secret=config.client_secret
+    )
+    return PartnerState(companies=companies, tokens=tokens, faults=faults)
+
+
+def _load_books(config: PartnerConfig) -> tuple[Books, ...]:
+    if config.ledger is not None:
+        return (load_ledger(Path(config.ledger)),)
+    if not 1 <= config.companies <= MAX_COMPANIES:
+        raise ConfigError(f"companies must be 1..{MAX_COMPANIES}, got {config.companies!r}")
+    as_of = config.as_of or dt.datetime.now(dt.UTC).date()
+    return generate_companies(config.companies, seed=config.seed, as_of=as_of)
+
+
+def _describe(app: fastapi.FastAPI, base_url: str) -> RunningServer:
+    state: PartnerState = app.state.partner
+    return RunningServer(base_url, state.tokens.configured_token, tuple(state.companies))
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run(config: PartnerConfig, *, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve until interrupted, after printing the base URL, the token, companies and faults.
+
+    Printing the token is intended: this is the partner's own demo server and its demo token.
+    """
+    app = build_app(config)
+    server = _describe(app, _base_url(host, port))
+    faults = ", ".join(config.faults) or "none"
+    print(
+        f"Reach partner server at {server.base_url} token={server.token} "
+        f"companies={','.join(server.company_ids)} faults={faults}",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@contextlib.contextmanager
+def serve_in_background(
+    config: PartnerConfig, *, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[RunningServer]:
+    """Serve in a daemon thread on a socket bound beforehand (port 0 picks a free port).
+
+    Yields once the server responds to HTTP, then stops the server and joins the thread on exit.
+    """
+    app = build_app(config)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # asyncio (3.11) sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP. With proto 0,
+    # each keep-alive response waited about 40 ms here for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        base_url = _base_url(host, sock.getsockname()[1])
+        server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        )
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="reach-partner", daemon=True
+        )
+        thread.start()
+        try:
+            _wait_until_responding(base_url, thread)
+            log.info("partner server started at %s", base_url)
+            yield _describe(app, base_url)
+        finally:
+            server.should_exit = True
+            thread.join(SHUTDOWN_TIMEOUT_SECONDS)
+            log.info("partner server at %s stopped", base_url)
+    finally:
+        sock.close()
+
+
+def _wait_until_responding(base_url: str, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    with httpx.Client(base_url=base_url, timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if not thread.is_alive():
+                raise RuntimeError(f"the partner server at {base_url} exited during startup")
+            try:
+                client.get("/auth/oauth-discovery")
+                return
+            except httpx.TransportError:
+                time.sleep(0.02)
+    raise TimeoutError(
+        f"the partner server at {base_url} did not respond within {STARTUP_TIMEOUT_SECONDS} s"
+    )

@@ -1,0 +1,124 @@
+"""``reach-dq validate`` as a user runs it: a real process, real HTTP on 127.0.0.1, a real DuckDB file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from reach_dq.partner.server import PartnerConfig, serve_in_background
+from tests.integration.conftest import Run, run_validate
+
+pytestmark = pytest.mark.integration
+
+AS_OF = dt.date(2026, 7, 15)  # last checked month June 2026; the faults' target month is March 2026
+DATASETS = {
+    "user_info", "company", "chart_of_accounts", "budgets", "classes", "departments",
+    "non_financial_metrics", "non_financial_values", "profit_and_loss", "balance_sheet", "cash_flow",
+}
+
+
+def validate_generated(tmp_path: Path, *faults: str) -> Run:
+    config = PartnerConfig(companies=3, as_of=AS_OF, faults=faults)
+    with serve_in_background(config) as server:
+        return run_validate(server.base_url, server.token, tmp_path, "--as-of", AS_OF.isoformat())
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]:
+    folder = tmp_path_factory.mktemp("healthy")
+    return validate_generated(folder), folder
+
+
+@pytest.fixture(scope="module")
+def unbalanced(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return validate_generated(tmp_path_factory.mktemp("unbalanced"), "unbalanced-balance-sheet")
+
+
+def failed(run: Run) -> list[dict]:
+    return [finding for finding in run.findings if finding["outcome"] == "failed"]
+
+
+def test_healthy_partner_passes_every_check(healthy: tuple[Run, Path]) -> None:
+    run, tmp_path = healthy
+
+    assert run.exit_code == 0, run.stderr
+    assert run.non_passed() == []
+    assert {finding["dataset"] for finding in run.findings} == DATASETS
+    categories = {finding["category"] for finding in run.findings}
+    assert categories == {"formatting", "accuracy", "reliability"}
+    assert "data docs: " in run.stdout
+    assert (tmp_path / "docs" / "index.html").is_file()
+    assert (tmp_path / "docs" / "gx" / "index.html").is_file()
+
+
+def test_healthy_run_stores_snapshot_and_typed_tables(healthy: tuple[Run, Path]) -> None:
+    run, tmp_path = healthy
+    snapshot_id = run.report["snapshot"]["snapshot_id"]
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        status = connection.execute("SELECT status FROM snapshots WHERE snapshot_id = ?", [snapshot_id]).fetchone()
+        assert status == ("complete",)
+        amount_type = connection.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'profit_and_loss' AND column_name = 'amount'"
+        ).fetchone()
+        assert amount_type == ("DECIMAL(38,10)",)
+        companies = connection.execute(
+            "SELECT count(DISTINCT company_id) FROM balance_sheet WHERE snapshot_id = ?", [snapshot_id]
+        ).fetchone()
+        assert companies == (3,)
+        findings = connection.execute("SELECT count(*) FROM findings WHERE snapshot_id = ?", [snapshot_id]).fetchone()
+        assert findings == (len(run.findings),)
+
+
+def test_balance_sheet_off_by_one_cent_fails_identity(unbalanced: Run) -> None:
+    run = unbalanced
+
+    assert run.exit_code == 1
+    [identity] = [f for f in failed(run) if f["check"] == "accuracy.balance_sheet_vs_net_income"]
+    assert identity["company_id"] == "C001"
+    assert identity["failure_count"] == 1
+    [case] = identity["failure_cases"]
+    assert case["company_id"] == "C001"
+    assert case["date"] == "2026-03-31"
+    assert case["basis"] == "ACCRUAL"
+    assert case["delta"] == "0.01"
+    assert Decimal(case["actual"]) - Decimal(case["expected"]) == Decimal("0.01")
+
+
+def test_cent_on_cash_also_breaks_change_in_cash_twice(unbalanced: Run) -> None:
+    # One extra cent on the March cash balance raises March's change in cash and lowers April's.
+    run = unbalanced
+
+    [identity] = [f for f in failed(run) if f["check"] == "accuracy.cash_flow_vs_change_in_cash"]
+    cases = [(case["date"], case["basis"], case["delta"]) for case in identity["failure_cases"]]
+    assert cases == [("2026-03-31", "ACCRUAL", "-0.01"), ("2026-04-30", "ACCRUAL", "0.01")]
+    assert {f["check"] for f in failed(run)} == {
+        "accuracy.balance_sheet_vs_net_income", "accuracy.cash_flow_vs_change_in_cash"
+    }
+
+
+def test_contract_breaks_name_dataset_field_and_value(tmp_path: Path) -> None:
+    run = validate_generated(tmp_path, "date-not-zero-padded", "amount-as-string", "missing-required-field")
+
+    assert run.exit_code == 1
+    contract = {f["dataset"]: f for f in failed(run) if f["check"] == "contract.response_schema"}
+    assert set(contract) == {"profit_and_loss", "chart_of_accounts"}
+
+    chart_case = contract["chart_of_accounts"]["failure_cases"][0]
+    assert (chart_case["field"], chart_case["expected"]) == ("AccountName", "required")
+    assert contract["chart_of_accounts"]["company_id"] == "C001"
+
+    pnl_cases = contract["profit_and_loss"]["failure_cases"]
+    dates = [case for case in pnl_cases if case["field"] == "Date"]
+    amounts = [case for case in pnl_cases if case["field"] == "Amount"]
+    # C001 closes its fiscal year in December, so its P&L is fetched from January 2024.
+    assert dates[0]["expected"] == "format date (YYYY-MM-DD)"
+    assert dates[0]["actual"] == '"2024-1-31"'
+    assert dates[0]["company_id"] == "C001"
+    assert amounts[0]["expected"] == "type number"
+    assert re.fullmatch(r'"\d+\.\d{2}"', amounts[0]["actual"])

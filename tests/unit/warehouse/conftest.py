@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reach_dq.warehouse.warehouse import Warehouse
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
+    with Warehouse.open(tmp_path / "warehouse.duckdb") as opened:
+        yield opened
+
+
+def begin(warehouse: Warehouse, base_url: str = "http://127.0.0.1:8765/api") -> str:
+    return warehouse.begin_snapshot(
+        base_url=base_url,
+        command="validate",
+        as_of=dt.date(2024, 4, 10),
+        first_month=dt.date(2024, 1, 31),
+        last_month=dt.date(2024, 3, 31),
+        spec_title="Reach API 1.0.3 (reconstructed)",
+        spec_version="1.0.3",
+        partner="acme",
+    )
+
+
+@pytest.fixture
+def snapshot_id(warehouse: Warehouse) -> str:
+    return begin(warehouse)
