@@ -80,7 +80,7 @@ def validate(
 def partner_server(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port; 0 picks a free one.")] = 8765,
-    companies: Annotated[int, typer.Option(min=1, max=5000, help="Generated companies.")] = 3,
+    companies: Annotated[int, typer.Option(min=1, max=999, help="Generated companies (ids C001 to C999).")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the generated books.")] = 7,
     ledger: Annotated[
         Path | None, typer.Option(help="Serve this general-ledger export folder instead of generated books.")

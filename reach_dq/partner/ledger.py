@@ -68,8 +68,12 @@ COMPANY_NAME = "Xero demo organisation"
 CURRENCY = "CAD"
 
 
-def load_ledger(folder: Path) -> Books:
-    """Load the Xero export in ``folder``; raise ConfigError naming any missing or invalid part."""
+def load_ledger(folder: Path, *, as_of: dt.date | None = None) -> Books:
+    """Load the Xero export in ``folder``; raise ConfigError naming any missing or invalid part.
+
+    With ``as_of`` after the last journal, the books run on to the month before ``as_of`` with
+    no activity, so the balance sheet keeps serving the closing balances as a live system would.
+    """
     if not folder.is_dir():
         raise ConfigError(f"ledger folder {str(folder)!r} does not exist or is not a directory")
     tables = {name: _read_table(folder, name) for name in COLUMNS}
@@ -97,8 +101,15 @@ def load_ledger(folder: Path) -> Books:
         metric_values=(),
         retained_earnings_id=retained_earnings.account_id,
         first_month=end_of_month(lines[0].date),
-        last_month=end_of_month(lines[-1].date),
+        last_month=max(end_of_month(lines[-1].date), _month_before(as_of)),
     )
+
+
+def _month_before(as_of: dt.date | None) -> dt.date:
+    """Return the last day of the month before ``as_of``, or the earliest date for None."""
+    if as_of is None:
+        return dt.date.min
+    return as_of.replace(day=1) - dt.timedelta(days=1)
 
 
 def _read_table(folder: Path, name: str) -> list[dict[str, str]]:

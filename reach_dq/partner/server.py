@@ -38,8 +38,9 @@ SHUTDOWN_TIMEOUT_SECONDS = 10.0
 class PartnerConfig:
     """Settings of the partner server.
 
-    With ``ledger`` set, the server serves that one export and ignores ``companies``, ``seed``
-    and ``as_of``.
+    With ``ledger`` set, the server serves that one export and ignores ``companies`` and
+    ``seed``. Its books then run from the first journal to the month before ``as_of`` (or the
+    last journal, if later), carrying balances forward through months with no activity.
     """
 
     companies: int = 3
@@ -84,11 +85,11 @@ def _build_state(config: PartnerConfig) -> PartnerState:
 
 
 def _load_books(config: PartnerConfig) -> tuple[Books, ...]:
+    as_of = config.as_of or dt.datetime.now(dt.UTC).date()
     if config.ledger is not None:
-        return (load_ledger(Path(config.ledger)),)
+        return (load_ledger(Path(config.ledger), as_of=as_of),)
     if not 1 <= config.companies <= MAX_COMPANIES:
         raise ConfigError(f"companies must be 1..{MAX_COMPANIES}, got {config.companies!r}")
-    as_of = config.as_of or dt.datetime.now(dt.UTC).date()
     return generate_companies(config.companies, seed=config.seed, as_of=as_of)
 
 

@@ -211,3 +211,26 @@ def test_invalid_fiscal_month_end_is_config_error(tmp_path: Path) -> None:
     tables = dict(TABLES, **{"xero_organization_data.csv": organisation})
     with pytest.raises(ConfigError, match="financial_year_end_month .* must be 1..12, got '13'"):
         load_ledger(_write(tmp_path, tables))
+
+
+def test_balances_carry_forward_past_last_journal(xero_ledger: Path) -> None:
+    statements = Statements(load_ledger(xero_ledger, as_of=dt.date(2026, 12, 4)))
+    scope = Scope("ACCRUAL")
+    chart = {a.account_id: (a.account_type, a.cash_flow_category) for a in statements.books.accounts}
+    start, end = dt.date(2019, 10, 1), dt.date(2026, 11, 30)
+    march_2021 = {r.account_id: r.amount for r in statements.balance_sheet(scope, start, end) if r.date == dt.date(2021, 3, 31)}
+    november_2026 = {r.account_id: r.amount for r in statements.balance_sheet(scope, start, end) if r.date == dt.date(2026, 11, 30)}
+    retained = statements.books.retained_earnings_id
+
+    assert statements.books.last_month == dt.date(2026, 11, 30)
+    assert statements.profit_and_loss(scope, dt.date(2021, 4, 1), end) == []
+    assert {k: v for k, v in november_2026.items() if k != retained} == {k: v for k, v in march_2021.items() if k != retained}
+    breaks = identity_breaks(
+        chart,
+        2,
+        list(month_ends(start, end)),
+        [Row(r.account_id, r.date, r.amount) for r in statements.profit_and_loss(scope, start, end)],
+        [Row(r.account_id, r.date, r.amount) for r in statements.balance_sheet(scope, start, end)],
+        [Row(r.account_id, r.date, r.amount) for r in statements.cash_flow(scope, start, end)],
+    )
+    assert breaks == []

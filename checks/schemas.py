@@ -1,0 +1,446 @@
+"""Pandera schemas of the typed tables, and one formatting check per dataset.
+
+Each schema describes the rows of one dataset as ``read_snapshot_frame`` returns them: the request
+context columns ``snapshot_id``, ``company_id`` (and ``basis`` for statements) followed by the
+dataset's own columns. The rules come from the Reach API contract. Required fields are non-null
+and ids are non-empty strings. Enum columns contain one of their values, and the dates of
+statements and metric values are month ends. Each record is unique within its snapshot and
+company.
+
+A check validates every row of its dataset in the snapshot with ``lazy=True`` and returns one
+finding per company. Bad data never raises; only a table that cannot be read or validated does,
+and the runner then records the check as not_evaluated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import logging
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from reach_dq.datasets import (
+    ACCOUNT_TYPES,
+    BASES,
+    CASH_FLOW_CATEGORIES,
+    DATASETS,
+    MONEY,
+    Column,
+    Dataset,
+)
+from reach_dq.exceptions import CheckRunError
+from reach_dq.findings import Category, FailureCase, Finding, Outcome
+from reach_dq.runner import Check, CheckContext
+
+log = logging.getLogger(__name__)
+
+# Pandas dtypes that typed-table columns are coerced to. DuckDB returns different dtypes for one
+# column depending on its content, for example int32 for an empty INTEGER column and Int32 for a
+# filled one, or object for an all-NULL VARCHAR column and str for a filled one. So every schema
+# column coerces.
+_PANDAS_DTYPES = {
+    "VARCHAR": str,
+    "INTEGER": "Int64",
+    "BIGINT": "Int64",
+    "BOOLEAN": "boolean",
+    "DATE": "datetime64[us]",
+}
+
+# Text columns that must not be empty strings when present. These are every id and the names
+# that the contract marks non-empty.
+_NON_EMPTY_TEXT = frozenset(
+    {
+        "company_id",
+        "account_id",
+        "parent_account_id",
+        "budget_id",
+        "class_id",
+        "parent_class_id",
+        "department_id",
+        "parent_department_id",
+        "non_financial_id",
+        "company_name",
+        "account_name",
+        "budget_name",
+    }
+)
+
+# Record key of each dataset within one snapshot and company. The first column is the id that a
+# duplicate's failure case reports. Statement rows and metric values also carry the request
+# context, because one company is fetched once per basis and scenario.
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "user_info": ("company_id",),
+    "chart_of_accounts": ("account_id",),
+    "budgets": ("budget_id",),
+    "classes": ("class_id",),
+    "departments": ("department_id",),
+    "non_financial_metrics": ("non_financial_id",),
+    "non_financial_values": (
+        "non_financial_id",
+        "date",
+        "budget_id",
+        "class_id",
+        "department_id",
+    ),
+    "profit_and_loss": ("account_id", "date", "basis", "budget_id", "class_id", "department_id"),
+    "balance_sheet": ("account_id", "date", "basis", "budget_id", "class_id", "department_id"),
+    "cash_flow": ("account_id", "date", "basis", "budget_id", "class_id", "department_id"),
+}
+
+_UNIQUENESS = "multiple_fields_uniqueness"  # the name Pandera gives the DataFrameSchema unique rule
+_START_NOT_AFTER_END = "start_date_not_after_end_date"
+
+
+def _is_month_end(dates: pd.Series) -> pd.Series:
+    return dates.dt.is_month_end
+
+
+def _is_finite_decimal(values: pd.Series) -> pd.Series:
+    return values.map(lambda value: isinstance(value, decimal.Decimal) and value.is_finite())
+
+
+def _is_currency_code(values: pd.Series) -> pd.Series:
+    # str.fullmatch, because Check.str_matches uses re.match, whose "$" also accepts "USD\n".
+    return values.str.fullmatch(r"[A-Z]{3}")
+
+
+def _start_not_after_end(frame: pd.DataFrame) -> pd.Series:
+    start, end = frame["start_date"], frame["end_date"]
+    return (start <= end) | start.isna() | end.isna()
+
+
+def _column_checks(name: str) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if name in _NON_EMPTY_TEXT:
+        checks.append(pa.Check.str_length(min_value=1))
+    if name == "account_type":
+        checks.append(pa.Check.isin(ACCOUNT_TYPES))
+    if name == "cash_flow_category":
+        checks.append(pa.Check.isin(CASH_FLOW_CATEGORIES))
+    if name == "fiscal_month_end":
+        checks.append(pa.Check.in_range(1, 12))
+    if name == "currency":
+        checks.append(pa.Check(_is_currency_code, error="str_fullmatch('[A-Z]{3}')"))
+    if name == "basis":
+        checks.append(pa.Check.isin(BASES))
+    return checks
+
+
+def _money_column(column: Column) -> pa.Column:
+    # dtype=None plus a check instead of Pandera's Decimal dtype (pandera 0.35). The bare
+    # pa.Decimal means Decimal(28, 0), so it rejects every amount with cents and its coercion
+    # rounds to whole units. With an explicit precision, Pandera counts digits on the string
+    # form, so a minus sign or exponent notation miscounts. DECIMAL(38, 10) in the warehouse
+    # already bounds precision and scale, so the schema only requires finite Decimal values.
+    check = pa.Check(_is_finite_decimal, error="finite decimal.Decimal")
+    return pa.Column(None, [check], nullable=not column.required, name=column.name)
+
+
+def _schema_column(column: Column, *, month_end: bool) -> pa.Column:
+    if column.sql_type == MONEY:
+        return _money_column(column)
+
+    checks = _column_checks(column.name)
+    if month_end:
+        checks.append(pa.Check(_is_month_end, error="last day of its month"))
+    return pa.Column(
+        _PANDAS_DTYPES[column.sql_type],
+        checks,
+        nullable=not column.required,
+        coerce=True,
+        name=column.name,
+    )
+
+
+def _context_columns(dataset: Dataset) -> list[Column]:
+    own = {column.name for column in dataset.columns}
+    context = [Column("snapshot_id", "", "VARCHAR")]
+    if "company_id" not in own:
+        context.append(Column("company_id", "", "VARCHAR"))
+    if dataset.statement:
+        context.append(Column("basis", "", "VARCHAR"))
+    return context
+
+
+def build_schema(dataset: Dataset) -> pa.DataFrameSchema:
+    """Build the Pandera schema of one dataset's typed-table rows."""
+    month_end_dates = dataset.statement or dataset.name == "non_financial_values"
+    columns = [
+        _schema_column(column, month_end=month_end_dates and column.name == "date")
+        for column in (*_context_columns(dataset), *dataset.columns)
+    ]
+
+    frame_checks = []
+    if dataset.name == "budgets":
+        frame_checks.append(pa.Check(_start_not_after_end, name=_START_NOT_AFTER_END))
+
+    key = ROW_KEYS.get(dataset.name)
+    unique = list(dict.fromkeys(("snapshot_id", "company_id", *key))) if key else None
+    return pa.DataFrameSchema(
+        {column.name: column for column in columns},
+        checks=frame_checks,
+        unique=unique,
+        report_duplicates="exclude_first",
+        name=dataset.name,
+    )
+
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    dataset.name: build_schema(dataset) for dataset in DATASETS
+}
+
+
+def schema_checks() -> list[Check]:
+    """Return the check ``pandera.<dataset>`` of every dataset, in the order of DATASETS."""
+    return [
+        Check(
+            f"pandera.{dataset.name}",
+            Category.FORMATTING,
+            (dataset.name,),
+            functools.partial(_run_schema_check, dataset),
+        )
+        for dataset in DATASETS
+    ]
+
+
+def snapshot_company_ids(connection: duckdb.DuckDBPyConnection, snapshot_id: str) -> list[str]:
+    """Return the companies of a snapshot, sorted.
+
+    A company belongs to the snapshot when the user-info response lists it or when any typed
+    table contains a row of it, so a listed company whose requests all failed is still reported.
+    """
+    sources = ["SELECT company_id FROM user_info WHERE snapshot_id = $snapshot_id"]
+    sources += [
+        f"SELECT company_id FROM {dataset.name} WHERE snapshot_id = $snapshot_id"
+        for dataset in DATASETS
+        if dataset.per_company
+    ]
+    query = (
+        f"SELECT company_id FROM ({' UNION '.join(sources)}) "
+        "WHERE company_id IS NOT NULL AND company_id <> '' ORDER BY company_id"
+    )
+    rows = connection.execute(query, {"snapshot_id": snapshot_id}).fetchall()
+    return [row[0] for row in rows]
+
+
+def read_snapshot_frame(
+    connection: duckdb.DuckDBPyConnection, dataset: Dataset, snapshot_id: str
+) -> pd.DataFrame:
+    """Read one dataset's rows of a snapshot into pandas, money columns as ``decimal.Decimal``.
+
+    DuckDB's ``.df()`` turns DECIMAL into float64, so money columns are read as text and parsed
+    back into exact decimals. Rows keep their load order, so the first copy of a duplicate is the
+    one loaded first.
+    """
+    money = [column.name for column in dataset.columns if column.sql_type == MONEY]
+    as_text = ", ".join(f"CAST({name} AS VARCHAR) AS {name}" for name in money)
+    selection = f"* REPLACE ({as_text})" if money else "*"
+    query = (
+        f"SELECT {selection} FROM {dataset.name} WHERE snapshot_id = ? ORDER BY exchange_id, rowid"
+    )
+    frame = connection.execute(query, [snapshot_id]).df()
+
+    for name in money:
+        decimals = [None if pd.isna(text) else decimal.Decimal(text) for text in frame[name]]
+        frame[name] = pd.Series(decimals, index=frame.index, dtype=object)
+    return frame
+
+
+def _run_schema_check(dataset: Dataset, context: CheckContext) -> list[Finding]:
+    frame = read_snapshot_frame(context.connection, dataset, context.snapshot_id)
+    cases = validate_frame(dataset, frame)
+    log.debug("pandera.%s: %d rows, %d failure cases", dataset.name, len(frame), len(cases))
+
+    if not dataset.per_company:
+        return [_finding(dataset, None, len(frame), cases)]
+
+    listed = snapshot_company_ids(context.connection, context.snapshot_id)
+    companies: list[str | None] = sorted({*listed, *frame["company_id"].dropna()})
+    if frame["company_id"].isna().any():
+        companies.append(None)  # rows without a company_id get a finding of their own
+    if not companies:
+        return [_not_evaluated(dataset, None, f"no company in snapshot {context.snapshot_id}")]
+
+    findings = []
+    for company_id in companies:
+        if company_id is None:
+            rows = int(frame["company_id"].isna().sum())
+        else:
+            rows = int((frame["company_id"] == company_id).sum())
+        company_cases = [case for case in cases if case.company_id == company_id]
+        findings.append(_finding(dataset, company_id, rows, company_cases))
+    return findings
+
+
+def validate_frame(dataset: Dataset, frame: pd.DataFrame) -> list[FailureCase]:
+    """Validate a frame with the dataset's schema and return every failure case, in row order.
+
+    Raises CheckRunError when a failure is not tied to a row (a missing column, for example),
+    because then the frame is not a typed table of this dataset.
+    """
+    try:
+        SCHEMAS[dataset.name].validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        return _failure_cases(dataset, frame, exc.failure_cases)
+    return []
+
+
+def _failure_cases(
+    dataset: Dataset, frame: pd.DataFrame, failures: pd.DataFrame
+) -> list[FailureCase]:
+    without_row = failures[failures["index"].isna()]
+    if not without_row.empty:
+        first = without_row.iloc[0]
+        raise CheckRunError(
+            f"{dataset.name} rows do not have the typed-table shape: "
+            f"{first['check']} failed for {first['failure_case']!r}"
+        )
+
+    column_order = {name: position for position, name in enumerate(frame.columns)}
+    ordered = failures.assign(
+        row_position=frame.index.get_indexer(failures["index"]),
+        column_position=failures["column"].map(column_order),
+    ).sort_values(["row_position", "column_position", "check"], kind="stable")
+
+    cases: list[FailureCase] = []
+    seen_frame_rules: set[tuple[str, int]] = set()
+    uncoercible: set[tuple[str, int]] = set()
+    for failure in ordered.itertuples(index=False):
+        row = frame.iloc[failure.row_position]
+        check = str(failure.check)
+        cell = (failure.column, failure.row_position)
+        if failure.schema_context != "DataFrameSchema":
+            # A value that cannot be coerced also fails the dtype check; report it once.
+            if check.startswith("coerce_dtype("):
+                uncoercible.add(cell)
+            elif check.startswith("dtype(") and cell in uncoercible:
+                continue
+            cases.append(_row_case(dataset, row, failure.column, check, failure.failure_case))
+            continue
+
+        # Pandera reports a frame-level failure once for each column of the row, so keep one.
+        if (check, failure.row_position) in seen_frame_rules:
+            continue
+        seen_frame_rules.add((check, failure.row_position))
+        cases.append(_frame_rule_case(dataset, row, check))
+    return cases
+
+
+def _frame_rule_case(dataset: Dataset, row: pd.Series, check: str) -> FailureCase:
+    if check == _UNIQUENESS:
+        key = ROW_KEYS[dataset.name]
+        expected = f"unique per snapshot_id, company_id, {', '.join(key)}"
+        return _row_case(dataset, row, key[0], expected, row[key[0]])
+    if check == _START_NOT_AFTER_END:
+        expected = f"on or before end_date {_text(row['end_date'])}"
+        return _row_case(dataset, row, "start_date", expected, row["start_date"])
+    raise CheckRunError(f"{dataset.name}: no failure-case layout for frame rule {check!r}")
+
+
+def _row_case(
+    dataset: Dataset, row: pd.Series, field: str, expected: str, actual: Any
+) -> FailureCase:
+    return FailureCase(
+        company_id=_optional_text(row.get("company_id")),
+        account_id=_optional_text(row.get("account_id")),
+        date=_optional_text(row.get("date")),
+        basis=_optional_text(row.get("basis")) if dataset.statement else None,
+        field=field,
+        expected=expected,
+        actual=_text(actual),
+    )
+
+
+def _is_null(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _text(value: Any) -> str:
+    """Render a cell as failure-case text, with dates in ISO form and nulls as ``null``."""
+    if _is_null(value):
+        return "null"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal) and value.is_finite():
+        return format(value, "f")
+    return str(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if _is_null(value) else _text(value)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _finding(
+    dataset: Dataset, company_id: str | None, rows: int, cases: Iterable[FailureCase]
+) -> Finding:
+    cases = tuple(cases)
+    owner = f" of {company_id}" if company_id else ""
+    if rows == 0:
+        return _not_evaluated(dataset, company_id, f"no {dataset.name} rows{owner} in the snapshot")
+
+    checked = f"{_count(rows, 'row')}{owner}"
+    if not cases:
+        message = f"{dataset.name}: no schema failures in {checked}"
+        return Finding(
+            f"pandera.{dataset.name}",
+            Category.FORMATTING,
+            dataset.name,
+            Outcome.PASSED,
+            message,
+            company_id,
+        )
+
+    first = cases[0]
+    actual_text = first.actual if first.actual == "null" else repr(first.actual)
+    message = (
+        f"{dataset.name}: {_count(len(cases), 'schema failure')} in {checked}; "
+        f"first: {first.field} {actual_text}, expected {first.expected}"
+    )
+    return Finding(
+        f"pandera.{dataset.name}",
+        Category.FORMATTING,
+        dataset.name,
+        Outcome.FAILED,
+        message,
+        company_id,
+        failure_count=len(cases),
+        failure_cases=cases,
+    )
+
+
+def _not_evaluated(dataset: Dataset, company_id: str | None, reason: str) -> Finding:
+    return Finding(
+        f"pandera.{dataset.name}",
+        Category.FORMATTING,
+        dataset.name,
+        Outcome.NOT_EVALUATED,
+        reason,
+        company_id,
+    )
+
+
+__all__ = [
+    "ROW_KEYS",
+    "SCHEMAS",
+    "build_schema",
+    "read_snapshot_frame",
+    "schema_checks",
+    "snapshot_company_ids",
+    "validate_frame",
+]
