@@ -462,10 +462,11 @@ def _missing_input(
     if inputs.chart_rows == 0:
         return f"{prefix} the snapshot has no chart of accounts rows"
 
-    empty = [name for name in identity.statements if inputs.statement_rows.get(name, 0) == 0]
-    if empty:
+    # Only the balance sheet must have rows: the contract counts an omitted P&L or cash flow row
+    # as zero, so a company with no activity in the range is still checked.
+    if inputs.statement_rows.get("balance_sheet", 0) == 0:
         return (
-            f"{prefix} no {' or '.join(empty)} actuals rows from "
+            f"{prefix} no balance_sheet actuals rows from "
             f"{context.first_month.isoformat()} to {context.last_month.isoformat()}"
         )
     return None

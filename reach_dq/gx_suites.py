@@ -24,6 +24,7 @@ from reach_dq.exceptions import ConfigError, PublishError
 from reach_dq.findings import Finding, Outcome
 from reach_dq.gx import context as gx_context
 from reach_dq.gx.result_findings import (
+    empty_suite_finding,
     invalid_suite_finding,
     not_evaluated_findings,
     suite_findings,
@@ -121,7 +122,7 @@ def _run_suite(
         return not_evaluated_findings(suite_file, f"no frame for dataset {suite_file.dataset!r}")
     if frame.empty:
         # NOTE: an empty frame is not validated, so its suite is absent from the data docs.
-        return not_evaluated_findings(suite_file, "0 rows: nothing to check")
+        return [empty_suite_finding(suite_file)]
 
     try:
         validation = gx_context.validate_frame(context, suite_file, frame, run_id=run_id)

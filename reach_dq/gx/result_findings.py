@@ -46,6 +46,14 @@ def not_evaluated_findings(suite_file: SuiteFile, reason: str) -> list[Finding]:
     return [_not_evaluated(suite_file.dataset, rule, reason) for rule in suite_file.rules]
 
 
+def empty_suite_finding(suite_file: SuiteFile) -> Finding:
+    """Return the one not_evaluated finding of a suite whose dataset has zero rows."""
+    count = len(suite_file.rules)
+    message = f"0 rows: nothing to check, so none of the suite's {count} expectations ran"
+    dataset = suite_file.dataset
+    return Finding(f"gx.{dataset}.suite", Category.FORMATTING, dataset, Outcome.NOT_EVALUATED, message)
+
+
 def invalid_suite_finding(path: Path, message: str) -> Finding:
     """Return the not_evaluated finding of a suite file that could not be read."""
     dataset = path.stem

@@ -54,7 +54,7 @@ def run_validate(base_url: str, token: str, tmp_path: Path, *extra: str) -> Run:
     return Run(completed.returncode, completed.stdout, completed.stderr, report)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def xero_ledger() -> Path:
     if not XERO_LEDGER.is_dir():
         pytest.skip(f"the sample Xero ledger is not at {XERO_LEDGER}")

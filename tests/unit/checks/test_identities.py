@@ -15,6 +15,8 @@ from tests.unit.checks.conftest import (
     Books,
     build_books,
     insert_books,
+    _statement_row,
+    add_months,
     insert_rows,
     month_end,
     net_income,
@@ -348,29 +350,49 @@ def test_empty_statements_not_evaluated(
 
     assert findings[BALANCE_SHEET_CHECK, "C001"].outcome is Outcome.NOT_EVALUATED
     assert findings[BALANCE_SHEET_CHECK, "C001"].message == (
-        "cannot check C001: no balance_sheet or profit_and_loss actuals rows "
-        "from 2024-06-30 to 2024-08-31"
+        "cannot check C001: no balance_sheet actuals rows from 2024-06-30 to 2024-08-31"
     )
     assert findings[CASH_FLOW_CHECK, "C001"].message == (
-        "cannot check C001: no profit_and_loss or cash_flow or balance_sheet actuals rows "
-        "from 2024-06-30 to 2024-08-31"
+        "cannot check C001: no balance_sheet actuals rows from 2024-06-30 to 2024-08-31"
     )
 
 
-def test_empty_cash_flow_not_evaluated(
+def test_empty_cash_flow_fails_when_cash_moved(
     warehouse: duckdb.DuckDBPyConnection, make_context: ContextFactory
 ) -> None:
+    # An omitted cash flow row counts as zero, so a cash flow statement with no rows at all
+    # cannot explain a change in cash.
     books = calendar_books()
     books["cash_flow"] = []
     insert_books(warehouse, books)
 
     findings = run(make_context(FIRST, LAST))
 
-    assert findings[CASH_FLOW_CHECK, "C001"].outcome is Outcome.NOT_EVALUATED
-    assert findings[CASH_FLOW_CHECK, "C001"].message == (
-        "cannot check C001: no cash_flow actuals rows from 2024-06-30 to 2024-08-31"
-    )
+    assert findings[CASH_FLOW_CHECK, "C001"].outcome is Outcome.FAILED
     assert findings[BALANCE_SHEET_CHECK, "C001"].outcome is Outcome.PASSED
+
+
+def test_dormant_company_with_only_balances_passes(
+    warehouse: duckdb.DuckDBPyConnection, make_context: ContextFactory
+) -> None:
+    # No P&L and no cash flow rows, and the same balanced sheet every month: both identities
+    # hold with zero net income, so the company is checked, not skipped.
+    books = calendar_books()
+    balances = {"1000": Decimal("700.00"), "2500": Decimal("200.00"), "3000": Decimal("500.00")}
+    books["balance_sheet"] = [
+        _statement_row("C001", basis, account_id, month, amount)
+        for basis in ("ACCRUAL", "CASH")
+        for month in (add_months(FIRST, -1), FIRST, add_months(FIRST, 1), LAST)
+        for account_id, amount in balances.items()
+    ]
+    books["profit_and_loss"] = []
+    books["cash_flow"] = []
+    insert_books(warehouse, books)
+
+    findings = run(make_context(FIRST, LAST))
+
+    assert findings[BALANCE_SHEET_CHECK, "C001"].outcome is Outcome.PASSED
+    assert findings[CASH_FLOW_CHECK, "C001"].outcome is Outcome.PASSED
 
 
 @pytest.mark.parametrize(
