@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/reach-dq demo
 
 test: $(STAMP)

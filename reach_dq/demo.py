@@ -43,6 +43,7 @@ def _quiet_prefect() -> None:
 
     These must be set before Prefect is imported, because Prefect reads its settings then.
     """
-    os.environ.setdefault("PREFECT_HOME", str(Path("data/prefect").resolve()))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(Path("data/prefect").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
