@@ -37,7 +37,12 @@ def write_findings_page(
     findings: Sequence[Finding],
     gx_docs_index: Path | None,
 ) -> Path:
-    html = render_page(snapshot, findings, _relative_link(path, gx_docs_index))
+    pages = {}
+    if gx_docs_index is not None:
+        run_name = str(snapshot.get("snapshot_id", ""))
+        found = suite_result_pages(gx_docs_index.parent, run_name)
+        pages = {dataset: _relative_link(path, page) for dataset, page in found.items()}
+    html = render_page(snapshot, findings, _relative_link(path, gx_docs_index), pages)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
@@ -46,7 +51,12 @@ def write_findings_page(
     return path
 
 
-def render_page(snapshot: Mapping[str, Any], findings: Sequence[Finding], gx_link: str | None) -> str:
+def render_page(
+    snapshot: Mapping[str, Any],
+    findings: Sequence[Finding],
+    gx_link: str | None,
+    gx_pages: Mapping[str, str] | None = None,
+) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -56,9 +66,11 @@ def render_page(snapshot: Mapping[str, Any], findings: Sequence[Finding], gx_lin
         _snapshot_table(snapshot),
         _summary_table(findings),
     ]
+    parts.append(_suites_table(findings, gx_pages or {}))
     if gx_link:
         parts.append(
-            f'<p>Great Expectations data docs: <a href="{escape(gx_link)}">suite results</a></p>'
+            f'<p>Great Expectations data docs: <a href="{escape(gx_link)}">index</a> '
+            "(its tables need scripts from the internet; the suite pages above do not)</p>"
         )
     for outcome in SECTION_ORDER:
         parts.append(_section(outcome, [f for f in findings if f.outcome is outcome]))
@@ -85,6 +97,43 @@ def _summary_table(findings: Sequence[Finding]) -> str:
     total_cells = "".join(f"<td>{totals[name]}</td>" for name in outcomes)
     body.append(f"<tr><th>total</th>{total_cells}</tr>")
     return f"<h2>Summary</h2><table><tr><th>category</th>{header}</tr>{''.join(body)}</table>"
+
+
+def suite_result_pages(gx_root: Path, run_name: str) -> dict[str, Path]:
+    """Return the GX validation result page of each suite of one run, keyed by dataset.
+
+    GX writes them as ``validations/<suite path>/<run name>/<run time>/<file>.html``, and a suite
+    named ``reach_dq.<dataset>`` becomes the path ``reach_dq/<dataset>``.
+    """
+    pages: dict[str, Path] = {}
+    if not run_name:
+        return pages
+    for page in sorted((gx_root / "validations" / "reach_dq").glob(f"*/{run_name}/*/*.html")):
+        pages[page.parents[2].name] = page
+    return pages
+
+
+def _suites_table(findings: Sequence[Finding], pages: Mapping[str, str]) -> str:
+    counts: dict[str, dict[str, int]] = {}
+    for finding in findings:
+        if finding.check.startswith("gx."):
+            row = counts.setdefault(finding.dataset, {str(outcome): 0 for outcome in Outcome})
+            row[str(finding.outcome)] += 1
+    if not counts:
+        return "<h2>Great Expectations suites</h2><p>No suite ran.</p>"
+
+    outcomes = [str(outcome) for outcome in Outcome]
+    header = "".join(f'<th class="{name}">{name}</th>' for name in outcomes)
+    rows = []
+    for dataset in sorted(counts):
+        cells = "".join(f"<td>{counts[dataset][name]}</td>" for name in outcomes)
+        link = pages.get(dataset)
+        result = f'<a href="{escape(link)}">result page</a>' if link else "no result page (no rows)"
+        rows.append(f"<tr><th>reach_dq.{escape(dataset)}</th>{cells}<td>{result}</td></tr>")
+    return (
+        "<h2>Great Expectations suites</h2>"
+        f"<table><tr><th>suite</th>{header}<th>validation result</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _section(outcome: Outcome, findings: Sequence[Finding]) -> str:

@@ -56,6 +56,15 @@ def test_healthy_partner_passes_every_check(healthy: tuple[Run, Path]) -> None:
     assert (tmp_path / "docs" / "gx" / "index.html").is_file()
 
 
+def test_docs_index_links_every_suite_result(healthy: tuple[Run, Path]) -> None:
+    _, tmp_path = healthy
+    index = tmp_path / "docs" / "index.html"
+    links = re.findall(r'<a href="(gx/validations/[^"]+)">result page</a>', index.read_text())
+    assert len(links) == len(DATASETS)
+    for link in links:
+        assert (index.parent / link).is_file(), link
+
+
 def test_healthy_run_stores_snapshot_and_typed_tables(healthy: tuple[Run, Path]) -> None:
     run, tmp_path = healthy
     snapshot_id = run.report["snapshot"]["snapshot_id"]

@@ -55,7 +55,7 @@ def test_html_page_escapes_partner_text(tmp_path: Path) -> None:
 def test_html_page_links_gx_docs_relatively(tmp_path: Path) -> None:
     gx_index = tmp_path / "gx" / "index.html"
     page = write_findings_page(tmp_path / "index.html", snapshot=SNAPSHOT, findings=[PASSED], gx_docs_index=gx_index)
-    assert '<a href="gx/index.html">suite results</a>' in page.read_text()
+    assert "<a href=\"gx/index.html\">index</a>" in page.read_text()
 
 
 def test_terminal_summary_lists_failed_checks() -> None:
@@ -64,3 +64,25 @@ def test_terminal_summary_lists_failed_checks() -> None:
     assert lines[1].split() == ["accuracy", "0", "1", "0", "0"]
     assert lines[2].split() == ["formatting", "1", "0", "0", "0"]
     assert "  accuracy.balance_sheet_vs_net_income [balance_sheet]: balance sheet of C001 is off" in lines
+
+
+def test_html_page_lists_gx_suites_with_result_pages(tmp_path: Path) -> None:
+    gx_root = tmp_path / "gx"
+    result = gx_root / "validations" / "reach_dq" / "company" / "abc" / "20260101T000000Z" / "reach_dq-company.html"
+    result.parent.mkdir(parents=True)
+    result.write_text("<html></html>")
+    (gx_root / "index.html").write_text("<html></html>")
+    suite_findings = [
+        Finding("gx.company.expect_column_values_to_not_be_null(company_name)", Category.FORMATTING, "company", Outcome.PASSED, "ok"),
+        Finding("gx.company.expect_column_values_to_match_regex(currency)", Category.FORMATTING, "company", Outcome.FAILED, "1 of 3 rows unexpected"),
+        Finding("gx.budgets.suite", Category.FORMATTING, "budgets", Outcome.NOT_EVALUATED, "0 rows"),
+    ]
+
+    page = write_findings_page(tmp_path / "index.html", snapshot=SNAPSHOT, findings=suite_findings, gx_docs_index=gx_root / "index.html")
+    html = page.read_text()
+
+    assert (
+        "<tr><th>reach_dq.company</th><td>1</td><td>1</td><td>0</td><td>0</td>"
+        '<td><a href="gx/validations/reach_dq/company/abc/20260101T000000Z/reach_dq-company.html">result page</a></td></tr>'
+    ) in html
+    assert "<tr><th>reach_dq.budgets</th><td>0</td><td>0</td><td>0</td><td>1</td><td>no result page (no rows)</td></tr>" in html
