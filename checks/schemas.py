@@ -214,9 +214,15 @@ def schema_checks() -> list[Check]:
 def snapshot_company_ids(connection: duckdb.DuckDBPyConnection, snapshot_id: str) -> list[str]:
     """Return the companies of a snapshot, sorted.
 
-    A company belongs to the snapshot when the user-info response lists it or when any typed
-    table contains a row of it, so a listed company whose requests all failed is still reported.
+    A run limited with ``--company`` covers exactly the requested companies. Otherwise a company
+    belongs to the snapshot when the user-info response lists it or when any typed table
+    contains a row of it, so a listed company whose requests all failed is still reported.
     """
+    requested = connection.execute(
+        "SELECT requested_companies FROM snapshots WHERE snapshot_id = ?", [snapshot_id]
+    ).fetchone()
+    if requested is not None and requested[0] is not None:
+        return sorted(requested[0])
     sources = ["SELECT company_id FROM user_info WHERE snapshot_id = $snapshot_id"]
     sources += [
         f"SELECT company_id FROM {dataset.name} WHERE snapshot_id = $snapshot_id"

@@ -1,4 +1,4 @@
-"""Prefect flow for one partner, now: fetch, store, validate and publish as tasks.
+"""Prefect flow for one partner, now: fetch, store, validate, probe and publish as tasks.
 
 The flow is thin: each task calls one stage of ``reach_dq.pipeline``. Flow parameters carry no
 secret (the token is named by ``RunOptions.token_env`` and read inside the fetch task), because
@@ -11,6 +11,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from reach_dq import pipeline
+from reach_dq.findings import Finding
 from reach_dq.settings import RunOptions
 
 
@@ -29,17 +30,30 @@ def validate_task(options: RunOptions, snapshot_id: str) -> pipeline.Validation:
     return pipeline.validate(options, snapshot_id)
 
 
+@task(name="probe", cache_policy=NO_CACHE)
+def probe_task(options: RunOptions, snapshot_id: str) -> list[Finding]:
+    return pipeline.probe(options, snapshot_id)
+
+
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(
-    options: RunOptions, snapshot_id: str, validation: pipeline.Validation
+    options: RunOptions,
+    snapshot_id: str,
+    validation: pipeline.Validation,
+    probe_findings: list[Finding],
 ) -> pipeline.Publication:
-    return pipeline.publish(options, snapshot_id, validation)
+    return pipeline.publish_golive(options, snapshot_id, validation, probe_findings)
 
 
 @flow(name="reach-dq-golive", log_prints=True)
 def golive_flow(options: RunOptions) -> pipeline.Publication:
-    """Check one partner's API now and publish the findings."""
-    fetched = fetch_task(options)
-    store_task(options, fetched.snapshot_id)
-    validation = validate_task(options, fetched.snapshot_id)
-    return publish_task(options, fetched.snapshot_id, validation)
+    """Check one partner's API now and publish the findings.
+
+    The flow holds the warehouse's run lock throughout, so a concurrent run fails at once.
+    """
+    with pipeline.run_lock(options):
+        fetched = fetch_task(options)
+        store_task(options, fetched.snapshot_id)
+        validation = validate_task(options, fetched.snapshot_id)
+        probe_findings = probe_task(options, fetched.snapshot_id)
+        return publish_task(options, fetched.snapshot_id, validation, probe_findings)

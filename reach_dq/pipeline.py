@@ -1,4 +1,4 @@
-"""The four stages of a run: fetch, store, validate, publish.
+"""The four stages of a run: fetch, store, validate, publish; golive adds probe before publish.
 
 Each stage opens the warehouse itself and reads only what an earlier stage stored, so the
 stages can run as plain calls (``reach-dq validate``) or as Prefect tasks (``flows/golive.py``).
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from reach_dq.findings import Finding
-from reach_dq.settings import RunOptions, check_base_url, read_token, redact_url
+from reach_dq.settings import RunOptions, check_base_url, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +45,28 @@ def fetch(options: RunOptions) -> FetchResult:
     """Pull a snapshot of every operation for every company into the warehouse."""
     from reach_dq.contract.spec import load_spec
     from reach_dq.fetch.snapshot import FetchRequest, run_fetch
+    from reach_dq.fetch.tokens import provider_for
+    from reach_dq.golive.renewals import write_renewals
     from reach_dq.warehouse.warehouse import Warehouse
 
     base_url = check_base_url(options.base_url, allow_insecure_http=options.allow_insecure_http)
-    token = read_token(options.token_env)
+    token_provider = provider_for(options)
     spec = load_spec(options.spec_path)
     request = FetchRequest(
         base_url=base_url,
-        token=token,
+        token=SecretStr(""),  # the token provider sends the tokens
+        token_provider=token_provider,
         first_month=options.first_month,
         last_month=options.last_month,
         companies=options.companies,
         concurrency=options.concurrency,
         timeout_s=options.timeout_s,
+        max_attempts=options.max_attempts,
+        backoff_s=options.backoff_s,
+        max_retry_after_s=options.max_retry_after_s,
+        max_body_bytes=options.max_body_bytes,
+        page_size=options.page_size,
+        max_pages=options.max_pages,
     )
     with Warehouse.open(options.warehouse) as warehouse:
         snapshot_id = warehouse.begin_snapshot(
@@ -65,13 +77,21 @@ def fetch(options: RunOptions) -> FetchResult:
             last_month=options.last_month,
             spec_title=spec.title,
             spec_version=spec.version,
+            partner=options.partner,
         )
+        if options.companies is not None:
+            warehouse.connection.execute(
+                "UPDATE snapshots SET requested_companies = ? WHERE snapshot_id = ?",
+                [list(options.companies), snapshot_id],
+            )
         log.info("snapshot %s: fetching %s", snapshot_id, redact_url(base_url))
         try:
             summary = run_fetch(request, warehouse, snapshot_id)
         except BaseException:
             warehouse.finish_snapshot(snapshot_id, "failed")
             raise
+        finally:
+            write_renewals(warehouse.connection, snapshot_id, "fetch", token_provider.renewals)
     return FetchResult(
         snapshot_id, summary.companies, summary.exchanges, summary.failed_exchanges
     )
@@ -106,6 +126,10 @@ def validate(options: RunOptions, snapshot_id: str) -> Validation:
             as_of=options.as_of,
             first_month=options.first_month,
             last_month=options.last_month,
+            expected_path=options.expected_path,
+            close_lag_days=options.close_lag_days,
+            accrual_accounts=options.accrual_accounts,
+            frozen_feed_runs=options.frozen_feed_runs,
         )
         findings = run_checks(warehouse_checks(), context)
         frames = {dataset.name: warehouse.read_dataset(snapshot_id, dataset.name) for dataset in DATASETS}
@@ -114,8 +138,17 @@ def validate(options: RunOptions, snapshot_id: str) -> Validation:
     return Validation(findings + suite_run.findings, suite_run.docs_index)
 
 
-def publish(options: RunOptions, snapshot_id: str, validation: Validation) -> Publication:
-    """Store the findings, write the docs page and the JSON summary, and close the snapshot."""
+def publish(
+    options: RunOptions,
+    snapshot_id: str,
+    validation: Validation,
+    *,
+    links: Sequence[tuple[str, str]] = (),
+) -> Publication:
+    """Store the findings, write the docs page and the JSON summary, and close the snapshot.
+
+    ``links`` are further pages of the data docs to link from its index: (text, href).
+    """
     from reach_dq.publish.html_page import write_findings_page
     from reach_dq.publish.json_report import write_json_report
     from reach_dq.warehouse.warehouse import Warehouse
@@ -131,6 +164,7 @@ def publish(options: RunOptions, snapshot_id: str, validation: Validation) -> Pu
         snapshot=snapshot,
         findings=validation.findings,
         gx_docs_index=validation.gx_docs_index,
+        links=links,
     )
     if options.json_path is not None:
         write_json_report(options.json_path, snapshot=snapshot, findings=validation.findings)
@@ -138,11 +172,51 @@ def publish(options: RunOptions, snapshot_id: str, validation: Validation) -> Pu
 
 
 def run_all(options: RunOptions) -> Publication:
-    """Run the four stages in order as plain function calls."""
-    fetched = fetch(options)
-    store(options, fetched.snapshot_id)
-    validation = validate(options, fetched.snapshot_id)
-    return publish(options, fetched.snapshot_id, validation)
+    """Run the four stages in order as plain function calls, holding the warehouse's run lock."""
+    with run_lock(options):
+        fetched = fetch(options)
+        store(options, fetched.snapshot_id)
+        validation = validate(options, fetched.snapshot_id)
+        return publish(options, fetched.snapshot_id, validation)
+
+
+def probe(options: RunOptions, snapshot_id: str) -> list[Finding]:
+    """Send the go-live probes to the partner of a fetched snapshot; return their findings."""
+    from reach_dq.golive.run import run_probes
+
+    return run_probes(options, snapshot_id)
+
+
+def publish_golive(
+    options: RunOptions, snapshot_id: str, validation: Validation, probe_findings: list[Finding]
+) -> Publication:
+    """Publish the findings of validate and of the probes, and the go-live scorecard."""
+    from reach_dq.golive.publish import publish_scorecard
+
+    return publish_scorecard(options, snapshot_id, validation, probe_findings)
+
+
+def run_golive(options: RunOptions) -> Publication:
+    """Run fetch, store, validate, probe and publish as plain calls, holding the run lock."""
+    with run_lock(options):
+        fetched = fetch(options)
+        store(options, fetched.snapshot_id)
+        validation = validate(options, fetched.snapshot_id)
+        probe_findings = probe(options, fetched.snapshot_id)
+        return publish_golive(options, fetched.snapshot_id, validation, probe_findings)
+
+
+def run_lock(options: RunOptions):  # noqa: ANN201  # a context manager, imported lazily
+    """Return the context manager that holds the run lock of the options' warehouse.
+
+    A second run on the same warehouse raises ``StoreError`` at once, naming the process that
+    holds it; snapshots left ``running`` by a dead run are marked ``incomplete`` on entry.
+    The base URL is checked first, so an invalid one creates no warehouse file.
+    """
+    from reach_dq.warehouse.lock import run_lock as warehouse_run_lock
+
+    check_base_url(options.base_url, allow_insecure_http=options.allow_insecure_http)
+    return warehouse_run_lock(options.warehouse, command=options.command)
 
 
 def gx_docs_dir(docs_dir: Path) -> Path:
@@ -153,7 +227,7 @@ def _fetch_was_complete(warehouse, snapshot_id: str) -> bool:  # noqa: ANN001  #
     failed = warehouse.connection.execute(
         """
         SELECT count(*) FROM http_exchanges AS e
-        WHERE e.snapshot_id = ? AND e.attempt = (
+        WHERE e.snapshot_id = ? AND e.probe IS NULL AND e.attempt = (
             SELECT max(attempt) FROM http_exchanges AS a
             WHERE a.snapshot_id = e.snapshot_id AND a.operation_id = e.operation_id
               AND a.path = e.path AND a.method = e.method)
@@ -161,7 +235,11 @@ def _fetch_was_complete(warehouse, snapshot_id: str) -> bool:  # noqa: ANN001  #
         """,
         [snapshot_id],
     ).fetchone()
-    return failed is not None and failed[0] == 0
+    # A failed operation may have ended on a 2xx: an unusable body or broken pagination.
+    failed_operations = warehouse.connection.execute(
+        "SELECT count(*) FROM failed_operations WHERE snapshot_id = ?", [snapshot_id]
+    ).fetchone()
+    return failed is not None and failed[0] == 0 and failed_operations == (0,)
 
 
 def _snapshot_row(warehouse, snapshot_id: str) -> dict[str, object]:  # noqa: ANN001  # as above

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from reach_dq.findings import Category, Finding, Outcome
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
 
     from reach_dq.contract.spec import Spec
@@ -32,6 +34,11 @@ class CheckContext:
     as_of: dt.date
     first_month: dt.date  # last day of the first requested month
     last_month: dt.date  # last day of the last requested month
+    expected_path: Path | None = None  # the partner's own figures to reconcile (--expected)
+    close_lag_days: int = 0  # days after a month end before that month counts as closed
+    accrual_accounts: tuple[str, ...] | None = None  # None: receivables and payables by name
+    frozen_feed_runs: int = 3  # nightly snapshots with unchanged open months that warn
+    now: dt.datetime | None = None  # the check time in UTC; None: the current time
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,13 +12,24 @@ import ipaddress
 import os
 import urllib.parse
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reach_dq.exceptions import ConfigError
 
 LOOPBACK_NAMES = ("localhost",)
+
+# Limits of the fetch, shared by the environment defaults and the run options.
+Attempts = Annotated[int, Field(ge=1, le=10)]
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+ByteCount = Annotated[int, Field(ge=1)]
+PageSize = Annotated[int, Field(ge=1, le=1000)]
+PageCount = Annotated[int, Field(ge=1)]
+# Freshness: days after a month end before it counts as closed, and nightly runs of a frozen feed.
+CloseLagDays = Annotated[int, Field(ge=0, le=366)]
+FrozenFeedRuns = Annotated[int, Field(ge=2, le=60)]
 
 
 class Defaults(BaseSettings):
@@ -28,9 +39,17 @@ class Defaults(BaseSettings):
 
     warehouse: Path = Path("data/warehouse.duckdb")
     docs_dir: Path = Path("data/docs")
-    months: int = 24
+    months: Annotated[int, Field(ge=1, le=120)] = 24
     concurrency: int = 8
     timeout_s: float = 30.0
+    max_attempts: Attempts = 3
+    backoff_s: Seconds = 0.5
+    max_retry_after_s: Seconds = 30.0
+    max_body_bytes: ByteCount = 256 * 1024 * 1024
+    page_size: PageSize = 1000
+    max_pages: PageCount = 10_000
+    close_lag_days: CloseLagDays = 0
+    frozen_feed_runs: FrozenFeedRuns = 3
 
 
 class RunOptions(BaseModel):
@@ -55,6 +74,22 @@ class RunOptions(BaseModel):
     concurrency: int = 8
     timeout_s: float = 30.0
     allow_insecure_http: bool = False
+    max_attempts: Attempts = 3  # per request, retries included
+    backoff_s: Seconds = 0.5  # wait before the first retry; doubles for each further retry
+    max_retry_after_s: Seconds = 30.0  # a longer Retry-After header is shortened to this
+    max_body_bytes: ByteCount = 256 * 1024 * 1024  # a larger response body is not stored
+    page_size: PageSize = 1000  # limit sent to list operations
+    max_pages: PageCount = 10_000  # pages of one list before the fetch gives up on it
+    partner: str | None = None  # the partner's name in a nightly config; stored on the snapshot
+    expected_path: Path | None = None  # the partner's own figures to reconcile (--expected)
+    close_lag_days: CloseLagDays = 0  # the last closed month is the one before as_of minus this
+    accrual_accounts: tuple[str, ...] | None = None  # None: receivables and payables by name
+    frozen_feed_runs: FrozenFeedRuns = 3  # nightly snapshots with unchanged open months
+    # golive only: more customers' tokens (repeated --token-env) and an OAuth client whose
+    # secret is read from the environment variable client_secret_env.
+    extra_token_envs: tuple[str, ...] = ()
+    client_id: str | None = None
+    client_secret_env: str | None = None
 
     @property
     def last_month(self) -> dt.date:
@@ -84,6 +119,17 @@ def read_token(variable: str) -> SecretStr:
     return SecretStr(value)
 
 
+def read_client_secret(variable: str) -> SecretStr:
+    """Read an OAuth client secret from the environment variable the user named."""
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(
+            f"environment variable {variable!r} (named by --client-secret-env) is not set or "
+            "empty; export the OAuth client secret in it"
+        )
+    return SecretStr(value)
+
+
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """Return the base URL without a trailing slash, or raise ConfigError saying what is wrong.
 
@@ -95,9 +141,19 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
         raise ConfigError(
             f"--base-url must be an http(s) URL such as https://api.example.com, got {base_url!r}"
         )
-    if parts.username or parts.password or parts.query or parts.fragment:
+    extras = [
+        name
+        for name, present in (
+            ("credentials", parts.username or parts.password),
+            ("a query", parts.query),
+            ("a fragment", parts.fragment),
+        )
+        if present
+    ]
+    if extras:
         raise ConfigError(
-            f"--base-url must not carry credentials, a query or a fragment, got {redact_url(base_url)!r}"
+            f"--base-url carries {' and '.join(extras)}; pass only scheme, host, port and path, "
+            f"such as {redact_url(base_url)!r}, and the token through --token-env"
         )
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         raise ConfigError(

@@ -50,6 +50,9 @@ LIST_OPERATIONS = (
 )
 STATEMENT_OPERATIONS = ("getProfitAndLoss", "getBalanceSheet", "getCashFlow")
 BUDGET_STATEMENT_OPERATIONS = ("getProfitAndLoss",)  # budgets plan P&L only
+# Classes and departments per company whose Profit and Loss is fetched (per basis). A company
+# with more of one kind gets none of that kind, and the segment checks say so.
+MAX_SEGMENT_FILTERS = 50
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +183,38 @@ def statement_requests(
     return requests
 
 
+def segment_requests(
+    company_id: str,
+    *,
+    first_month: dt.date,
+    last_month: dt.date,
+    class_ids: Sequence[str] = (),
+    department_ids: Sequence[str] = (),
+) -> list[PlannedRequest]:
+    """Plan the actuals P&L of each class and each department on both bases.
+
+    The window is the requested range only. A kind with more than ``MAX_SEGMENT_FILTERS`` ids
+    gets no request, so one company adds at most 4 * MAX_SEGMENT_FILTERS requests.
+    """
+    start = month_start(month_index(first_month))
+    requests: list[PlannedRequest] = []
+    if len(class_ids) <= MAX_SEGMENT_FILTERS:
+        requests += [
+            _statement("getProfitAndLoss", company_id, basis, start, last_month, class_id=value)
+            for value in class_ids
+            for basis in BASES
+        ]
+    if len(department_ids) <= MAX_SEGMENT_FILTERS:
+        requests += [
+            _statement(
+                "getProfitAndLoss", company_id, basis, start, last_month, department_id=value
+            )
+            for value in department_ids
+            for basis in BASES
+        ]
+    return requests
+
+
 def _statement(
     operation_id: str,
     company_id: str,
@@ -188,6 +223,8 @@ def _statement(
     end: dt.date,
     *,
     budget_id: str | None = None,
+    class_id: str | None = None,
+    department_id: str | None = None,
 ) -> PlannedRequest:
     params = [
         ("StartDate", start.isoformat()),
@@ -196,12 +233,18 @@ def _statement(
     ]
     if budget_id is not None:
         params.append(("BudgetId", budget_id))
+    if class_id is not None:
+        params.append(("ClassId", class_id))
+    if department_id is not None:
+        params.append(("DepartmentId", department_id))
     return planned(
         operation_id,
         company_id,
         params=tuple(params),
         basis=basis,
         budget_id=budget_id,
+        class_id=class_id,
+        department_id=department_id,
         start_date=start,
         end_date=end,
     )

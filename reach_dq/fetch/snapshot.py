@@ -2,8 +2,8 @@
 
 Order of work: user info (which companies the token may read), then every company at once.
 Per company: company information first (its FiscalMonthEnd sets the statement window), then
-every page of the five lists, then the statements on both bases, the budget P&Ls and the
-non-financial metric values. A failed operation is logged and counted, and the rest go on.
+every page of the five lists, then the statements on both bases, the budget P&Ls, the
+non-financial metric values and the P&L of each class and department on both bases. A failed operation is logged and counted, and the rest go on.
 """
 
 from __future__ import annotations
@@ -22,17 +22,28 @@ import httpx
 from pydantic import SecretStr
 
 from reach_dq.exceptions import ConfigError, FetchError, StoreError, TerminalFetchError
-from reach_dq.fetch.client import MAX_PAGES, ReachClient, StatusError, open_http_client
+from reach_dq.fetch.client import (
+    BACKOFF_BASE_S,
+    MAX_BODY_BYTES,
+    MAX_PAGES,
+    MAX_RETRY_AFTER_S,
+    CertificateError,
+    ReachClient,
+    StatusError,
+    open_http_client,
+)
 from reach_dq.fetch.plan import (
     LIST_OPERATIONS,
     PlannedRequest,
     is_month_end,
     metric_value_requests,
+    segment_requests,
     planned,
     statement_requests,
     statement_start,
 )
-from reach_dq.warehouse.warehouse import Warehouse, strip_url_secrets
+from reach_dq.fetch.tokens import TokenProvider
+from reach_dq.warehouse.warehouse import FailedOperation, Warehouse, strip_url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +51,15 @@ MAX_PAGE_SIZE = 1000  # the Reach API rejects a larger limit
 REJECTED_TOKEN_STATUSES = (401, 403)
 
 # The item field whose values later requests need, per list operation.
-ID_FIELDS = {"listBudgets": "BudgetId", "listNonFinancialMetrics": "NonFinancialId"}
+ID_FIELDS = {
+    "listBudgets": "BudgetId",
+    "listClasses": "ClassId",
+    "listDepartments": "DepartmentId",
+    "listNonFinancialMetrics": "NonFinancialId",
+}
 
 Progress = Callable[[int, int], None]
+FailureRecorder = Callable[[PlannedRequest, str], None]  # the request and why it failed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,10 +78,16 @@ class FetchRequest:
     page_size: int = 1000
     timeout_s: float = 30.0  # per attempt, including reading the body
     max_attempts: int = 3
+    # Replaces ``token`` when set, e.g. tokens obtained with a client id and secret.
+    token_provider: TokenProvider | None = None
+    max_body_bytes: int = MAX_BODY_BYTES  # a larger body is not stored and fails its request
+    backoff_s: float = BACKOFF_BASE_S  # wait before the first retry; doubles for each further one
+    max_retry_after_s: float = MAX_RETRY_AFTER_S  # a longer Retry-After is shortened to this
+    max_pages: int = MAX_PAGES  # pages of one list before its pagination counts as endless
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
-        if not self.token.get_secret_value():
+        if not self.token.get_secret_value() and self.token_provider is None:
             raise ConfigError("token must not be empty")
         _check_months(self.first_month, self.last_month)
         if self.companies is not None and not all(self.companies):
@@ -79,6 +102,7 @@ class FetchRequest:
             )
         if self.max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {self.max_attempts!r}")
+        _check_limits(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +127,7 @@ async def fetch_snapshot(
     *,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    max_pages: int = MAX_PAGES,
+    max_pages: int | None = None,  # None: request.max_pages
 ) -> FetchSummary:
     """Fetch every operation for every company and record each attempt in the warehouse.
 
@@ -129,12 +153,22 @@ async def fetch_snapshot(
         client = ReachClient(
             http,
             token=request.token,
+            token_provider=request.token_provider,
             recorder=recorder,
             max_attempts=request.max_attempts,
             concurrency=request.concurrency,
             timeout_s=request.timeout_s,
+            max_body_bytes=request.max_body_bytes,
+            backoff_s=request.backoff_s,
+            max_retry_after_s=request.max_retry_after_s,
         )
-        run = _SnapshotRun(client, request, progress=progress, max_pages=max_pages)
+        run = _SnapshotRun(
+            client,
+            request,
+            progress=progress,
+            max_pages=max_pages or request.max_pages,
+            on_failure=_failure_recorder(warehouse, snapshot_id),
+        )
         companies = await run.discover_companies()
         await _run_all(run.fetch_company(company_id) for company_id in companies)
 
@@ -150,6 +184,23 @@ async def fetch_snapshot(
         summary.failed_operations,
     )
     return summary
+
+
+def _failure_recorder(warehouse: Warehouse, snapshot_id: str) -> FailureRecorder:
+    """Return a callback that stores each failed request in ``failed_operations``."""
+
+    def record(request: PlannedRequest, error: str) -> None:
+        failure = FailedOperation(
+            operation_id=request.operation_id,
+            dataset=request.dataset,
+            company_id=request.company_id,
+            method=request.method,
+            path=request.target(),
+            error=error,
+        )
+        warehouse.record_failed_operation(snapshot_id, failure)
+
+    return record
 
 
 def run_fetch(
@@ -172,11 +223,13 @@ class _SnapshotRun:
         *,
         progress: Progress | None,
         max_pages: int,
+        on_failure: FailureRecorder | None = None,
     ) -> None:
         self._client = client
         self._request = request
         self._progress = progress
         self._max_pages = max_pages
+        self._on_failure = on_failure
         self._planned = 0
         self._done = 0
         self.failed_operations = 0
@@ -187,6 +240,9 @@ class _SnapshotRun:
         self._plan(1)
         try:
             reply = await self._client.send(request, parse=True)
+        except CertificateError as exc:
+            self._fail(request, exc)
+            raise  # every later request to the same host would fail the same way
         except StatusError as exc:
             if exc.status_code in REJECTED_TOKEN_STATUSES:
                 raise TerminalFetchError(
@@ -199,6 +255,7 @@ class _SnapshotRun:
 
         self._finish()
         if self._request.companies is not None:
+            _check_requested(self._request.companies, reply.document)
             return self._request.companies
         return companies_from_user_info(reply.document)
 
@@ -207,9 +264,9 @@ class _SnapshotRun:
     ) -> tuple[str, ...]:
         self._fail(request, exc)
         if self._request.companies is None:
+            advice = "" if exc.transient else "; name the companies with --company to fetch them anyway"
             raise TerminalFetchError(
-                f"cannot discover the companies because user info failed: {exc}; "
-                "name the companies explicitly to fetch them anyway"
+                f"cannot discover the companies because user info failed: {exc}{advice}"
             ) from exc
         return self._request.companies
 
@@ -232,6 +289,13 @@ class _SnapshotRun:
             first_month=self._request.first_month,
             last_month=self._request.last_month,
             budget_ids=budget_ids,
+        )
+        requests += segment_requests(
+            company_id,
+            first_month=self._request.first_month,
+            last_month=self._request.last_month,
+            class_ids=listed["listClasses"],
+            department_ids=listed["listDepartments"],
         )
         self._plan(len(requests))
         await _run_all(self._single(request) for request in requests)
@@ -278,7 +342,8 @@ class _SnapshotRun:
 
     async def _single(self, request: PlannedRequest) -> None:
         try:
-            await self._client.send(request)
+            # Parsed only to fail the operation on a body that is not JSON (NaN included).
+            await self._client.send(request, parse=True)
         except FetchError as exc:
             self._fail(request, exc)
         else:
@@ -295,11 +360,30 @@ class _SnapshotRun:
     def _fail(self, request: PlannedRequest, exc: FetchError) -> None:
         log.warning("%s failed for company %s: %s", request.operation_id, request.company_id, exc)
         self.failed_operations += 1
+        if self._on_failure is not None:
+            self._on_failure(request, str(exc))
         self._finish()
 
     def _report_progress(self) -> None:
         if self._progress is not None:
             self._progress(self._done, self._planned)
+
+
+def _check_requested(requested: tuple[str, ...], document: Any) -> None:
+    """Raise ConfigError for a requested company that a readable user-info list does not name.
+
+    A user-info body without a usable list cannot contradict the request, so it passes.
+    """
+    try:
+        listed = companies_from_user_info(document)
+    except FetchError:
+        return
+    unknown = [company_id for company_id in requested if company_id not in listed]
+    if unknown:
+        raise ConfigError(
+            f"--company {unknown[0]!r} is not among the companies that user info lists for this "
+            f"token ({', '.join(listed) or 'none'}); check the id or the token"
+        )
 
 
 def companies_from_user_info(document: Any) -> tuple[str, ...]:
@@ -348,6 +432,17 @@ def _check_base_url(base_url: str) -> None:
             f"base_url must not carry user info, a query or a fragment (got {redacted_url!r} plus "
             "those parts, not shown); send credentials as the token"
         )
+
+
+def _check_limits(request: FetchRequest) -> None:
+    if request.max_body_bytes < 1:
+        raise ConfigError(f"max_body_bytes must be at least 1, got {request.max_body_bytes!r}")
+    if request.max_pages < 1:
+        raise ConfigError(f"max_pages must be at least 1, got {request.max_pages!r}")
+    for name in ("backoff_s", "max_retry_after_s"):
+        value = getattr(request, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a number of seconds >= 0, got {value!r}")
 
 
 def _check_months(first_month: dt.date, last_month: dt.date) -> None:

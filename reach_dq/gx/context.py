@@ -101,8 +101,14 @@ def validate_frame(
 
 
 def build_docs(context: EphemeralDataContext, docs_dir: Path) -> Path:
-    """Build the data docs site from this run's validation results and return its index.html."""
+    """Build the data docs site from this run's validation results and return its index.html.
+
+    The partner's values in the stored results are HTML-escaped first (see ``gx.escape``).
+    """
+    from reach_dq.gx.escape import escape_stored_results
+
     try:
+        escape_stored_results(context)
         context.build_data_docs(site_names=[DOCS_SITE_NAME])
     except Exception as exc:  # noqa: BLE001  # any GX rendering or file error is a PublishError
         raise PublishError(f"GX data docs could not be built in {str(docs_dir)!r}: {exc}") from exc

@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from reach_dq.partner import oauth, payloads
 from reach_dq.partner.faults import FaultRequest, apply_faults
+from reach_dq.partner.faults.golive_http import GoliveFaultMiddleware
+from reach_dq.partner.transport_faults import TransportFaultMiddleware
 from reach_dq.partner.jsonbody import ExactJSONResponse
 from reach_dq.partner.months import add_months
 from reach_dq.partner.params import (
@@ -52,6 +54,8 @@ def create_app(state: PartnerState) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(GoliveFaultMiddleware)  # type: ignore[arg-type]  # a plain ASGI class
+    app.add_middleware(TransportFaultMiddleware, state=state)  # type: ignore[arg-type]  # as above
     app.include_router(oauth.router)
     _add_company_routes(app)
     return app

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from reach_dq.partner.auth import DEFAULT_SCOPE, SCOPES_SUPPORTED, TokenGrant
+from reach_dq.partner.faults import FaultRequest, apply_faults
+from reach_dq.partner.faults.golive import REFRESH_FAILS
 from reach_dq.partner.jsonbody import ExactJSONResponse
 from reach_dq.partner.state import PartnerState, partner_state, require_token
 
@@ -40,9 +42,11 @@ def oauth_error(status_code: int, error: str, description: str) -> Response:
 
 
 @router.get("/auth/oauth-discovery")
-def discovery(request: Request) -> Response:
+def discovery(request: Request, partner: Partner) -> Response:
     base_url = str(request.base_url).rstrip("/")
-    return ExactJSONResponse(
+    body = apply_faults(
+        partner.faults,
+        _server_fault_request(partner, "getOAuthDiscovery"),
         {
             "issuer": base_url,
             "authorization_endpoint": f"{base_url}/oauth2/authorize",
@@ -51,8 +55,15 @@ def discovery(request: Request) -> Response:
             "response_types_supported": ["code"],
             "scopes_supported": list(SCOPES_SUPPORTED),
             "token_endpoint_auth_methods_supported": ["client_secret_post"],
-        }
+        },
     )
+    return body if isinstance(body, Response) else ExactJSONResponse(body)
+
+
+def _server_fault_request(partner: PartnerState, operation_id: str) -> FaultRequest:
+    """Describe a request that concerns the server rather than a company, for the faults."""
+    books = partner.companies[partner.target_company_id].books
+    return FaultRequest(operation_id, books, target_company=True, target_month=books.last_month)
 
 
 @router.get("/oauth2/authorize")
@@ -135,6 +146,8 @@ def _refresh(partner: PartnerState, form: dict[str, str]) -> Response:
     if not refresh_token:
         return oauth_error(400, "invalid_request", "refresh_token is required")
     grant = partner.tokens.refresh(refresh_token)
+    if partner.fault_active(REFRESH_FAILS):
+        grant = None
     if grant is None:
         return oauth_error(400, "invalid_grant", "the refresh token is unknown or already spent")
     log.info("issued an access token for a refresh token")
@@ -153,10 +166,11 @@ def _token_response(grant: TokenGrant) -> Response:
     return ExactJSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-@router.get("/oauth2/user-info", dependencies=[Depends(require_token)])
-def user_info(partner: Partner) -> Response:
+@router.get("/oauth2/user-info")
+def user_info(partner: Partner, token: Annotated[str, Depends(require_token)]) -> Response:
+    """List the companies the token may read: those of its customer only."""
     companies = [
-        {"CompanyId": company_id, "CompanyName": statements.books.company.name}
-        for company_id, statements in partner.companies.items()
+        {"CompanyId": company_id, "CompanyName": partner.companies[company_id].books.company.name}
+        for company_id in partner.readable_companies(token)
     ]
     return ExactJSONResponse({**DEMO_USER, "Companies": companies})

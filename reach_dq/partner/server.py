@@ -10,7 +10,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import fastapi
@@ -19,10 +19,11 @@ import uvicorn
 
 from reach_dq.exceptions import ConfigError
 from reach_dq.partner.app import create_app
-from reach_dq.partner.auth import TokenStore
+from reach_dq.partner.auth import ACCESS_TOKEN_SECONDS, TokenStore
 from reach_dq.partner.books import Books
 from reach_dq.partner.faults import resolve_faults
 from reach_dq.partner.generate import generate_companies
+from reach_dq.partner.latency import AddedLatency, check_latency_ms
 from reach_dq.partner.ledger import load_ledger
 from reach_dq.partner.state import PartnerState
 from reach_dq.partner.statements import Statements
@@ -51,18 +52,28 @@ class PartnerConfig:
     as_of: dt.date | None = None  # books end with the month before; None -> today (UTC)
     client_id: str = "reach-dq-demo"
     client_secret: str = "reach-dq-demo-secret"
+    # Tokens of further customers, each reading only the CompanyIds listed for it. The token
+    # above and every OAuth-issued token read the companies that no customer token lists.
+    customer_tokens: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    access_token_seconds: int = ACCESS_TOKEN_SECONDS  # lifetime of OAuth-issued access tokens
+    latency_ms: float = 0.0  # waited before each HTTP request, as a slow network would add
 
 
 @dataclasses.dataclass(frozen=True)
 class RunningServer:
     base_url: str  # e.g. "http://127.0.0.1:40123"
     token: str
-    company_ids: tuple[str, ...]
+    company_ids: tuple[str, ...]  # the companies the token reads
 
 
 def build_app(config: PartnerConfig) -> fastapi.FastAPI:
     """Build the app; raise ConfigError naming the first invalid setting."""
-    return create_app(_build_state(config))
+    latency_ms = check_latency_ms(config.latency_ms)
+    app = create_app(_build_state(config))
+    if latency_ms:
+        # Starlette's middleware type does not cover a plain ASGI class such as AddedLatency.
+        app.add_middleware(AddedLatency, latency_ms=latency_ms)  # type: ignore[arg-type]
+    return app
 
 
 def _build_state(config: PartnerConfig) -> PartnerState:
@@ -78,10 +89,63 @@ def _build_state(config: PartnerConfig) -> PartnerState:
         book.company.company_id: Statements(book)
         for book in sorted(books, key=lambda book: book.company.company_id)
     }
+    customers = _customer_tokens(config, token, tuple(companies))
+    held = {company for scope in customers.values() for company in scope}
+    main_companies = tuple(company for company in companies if company not in held)
+    if not main_companies:
+        raise ConfigError("customer_tokens take every company; the main token would read none")
+    if config.access_token_seconds < 1:
+        raise ConfigError(
+            f"access_token_seconds must be at least 1, got {config.access_token_seconds!r}"
+        )
     tokens = TokenStore(
-        access_token=token, client_id=config.client_id, client_secret=config.client_secret
+        access_token=token,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        customer_tokens=customers,
+        access_token_seconds=config.access_token_seconds,
     )
-    return PartnerState(companies=companies, tokens=tokens, faults=faults)
+    return PartnerState(
+        companies=companies, tokens=tokens, faults=faults, main_company_ids=main_companies
+    )
+
+
+def parse_customer_tokens(values: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Parse ``--customer-token`` values written TOKEN=C002,C003 into customer tokens."""
+    customers: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        token, separator, companies = value.partition("=")
+        scope = tuple(company.strip() for company in companies.split(",") if company.strip())
+        if not separator or not token or not scope:
+            raise ConfigError(
+                "--customer-token must be written TOKEN=COMPANY[,COMPANY...], got a value "
+                f"of {len(value)} characters (not shown, it holds a token)"
+            )
+        customers[token] = scope
+    return customers
+
+
+def _customer_tokens(
+    config: PartnerConfig, main_token: str, company_ids: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Check the customer tokens: non-empty, distinct, over known companies held only once."""
+    customers: dict[str, tuple[str, ...]] = {}
+    held: set[str] = set()
+    for customer_token, scope in config.customer_tokens.items():
+        if not customer_token.strip() or customer_token == main_token:
+            raise ConfigError("a customer token must be non-empty and differ from the main token")
+        unknown = [company for company in scope if company not in company_ids]
+        if not scope or unknown:
+            raise ConfigError(
+                f"a customer token must list served CompanyIds, got {tuple(scope)!r}; "
+                f"expected some of {', '.join(company_ids)}"
+            )
+        shared = held.intersection(scope)
+        if shared:
+            raise ConfigError(f"companies {sorted(shared)!r} are listed for two customer tokens")
+        held.update(scope)
+        customers[customer_token] = tuple(scope)
+    return customers
 
 
 def _load_books(config: PartnerConfig) -> tuple[Books, ...]:
@@ -95,7 +159,8 @@ def _load_books(config: PartnerConfig) -> tuple[Books, ...]:
 
 def _describe(app: fastapi.FastAPI, base_url: str) -> RunningServer:
     state: PartnerState = app.state.partner
-    return RunningServer(base_url, state.tokens.configured_token, tuple(state.companies))
+    token = state.tokens.configured_token
+    return RunningServer(base_url, token, state.readable_companies(token))
 
 
 def _base_url(host: str, port: int) -> str:

@@ -36,13 +36,15 @@ def write_findings_page(
     snapshot: Mapping[str, Any],
     findings: Sequence[Finding],
     gx_docs_index: Path | None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> Path:
+    """Write the page; ``links`` are (text, href relative to the page) of further pages."""
     pages = {}
     if gx_docs_index is not None:
         run_name = str(snapshot.get("snapshot_id", ""))
         found = suite_result_pages(gx_docs_index.parent, run_name)
         pages = {dataset: _relative_link(path, page) for dataset, page in found.items()}
-    html = render_page(snapshot, findings, _relative_link(path, gx_docs_index), pages)
+    html = render_page(snapshot, findings, _relative_link(path, gx_docs_index), pages, links)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
@@ -56,6 +58,7 @@ def render_page(
     findings: Sequence[Finding],
     gx_link: str | None,
     gx_pages: Mapping[str, str] | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> str:
     parts = [
         "<!DOCTYPE html>",
@@ -66,11 +69,13 @@ def render_page(
         _snapshot_table(snapshot),
         _summary_table(findings),
     ]
+    parts += [f'<p><a href="{escape(href)}">{escape(text)}</a></p>' for text, href in links]
     parts.append(_suites_table(findings, gx_pages or {}))
     if gx_link:
         parts.append(
             f'<p>Great Expectations data docs: <a href="{escape(gx_link)}">index</a> '
-            "(its tables need scripts from the internet; the suite pages above do not)</p>"
+            "(its tables and icons load from the internet; the suite pages above show their "
+            "results without it, unstyled)</p>"
         )
     for outcome in SECTION_ORDER:
         parts.append(_section(outcome, [f for f in findings if f.outcome is outcome]))

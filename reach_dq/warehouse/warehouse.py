@@ -64,6 +64,7 @@ class ExchangeRecord:
     page_limit: int | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
+    probe: str | None = None  # the go-live probe that sent the request; None for the fetch
 
 
 _EXCHANGE_COLUMNS = (
@@ -88,11 +89,26 @@ _EXCHANGE_COLUMNS = (
     "bytes",
     "error",
     "started_at",
+    "probe",
 )
 _INSERT_EXCHANGE = (
     f"INSERT INTO http_exchanges (snapshot_id, {', '.join(_EXCHANGE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * (len(_EXCHANGE_COLUMNS) + 1))})"
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class FailedOperation:
+    """One request of the fetch that failed for good: a row of ``failed_operations``."""
+
+    operation_id: str
+    dataset: str | None
+    company_id: str | None
+    method: str
+    path: str  # path and query string without offset and limit
+    error: str  # the reason, free of tokens
+
+
 _INSERT_FINDING = (
     "INSERT INTO findings (snapshot_id, finding_id, check_name, category, dataset, company_id, "
     "outcome, message, failure_count, failure_cases) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::JSON)"
@@ -244,6 +260,40 @@ class Warehouse:
 
         self._transaction(f"finish snapshot {snapshot_id!r}", write)
         log.info("finished snapshot %s: %s", snapshot_id, status)
+
+    def record_failed_operation(self, snapshot_id: str, failure: FailedOperation) -> None:
+        """Store one request of the fetch that failed for good, with the reason."""
+        row = [snapshot_id, *dataclasses.astuple(failure), _now()]
+        sql = (
+            "INSERT INTO failed_operations (snapshot_id, operation_id, dataset, company_id, "
+            "method, path, error, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        action = f"record a failed {failure.operation_id} of snapshot {snapshot_id!r}"
+        self._transaction(action, lambda: self.connection.execute(sql, row))
+
+    def close_abandoned_snapshots(self) -> list[str]:
+        """Mark every ``running`` snapshot ``incomplete``; return their ids, oldest first.
+
+        Call it only while holding the warehouse's run lock (``reach_dq.warehouse.lock``): no
+        other run is active then, so a snapshot still ``running`` belongs to a run that died.
+        """
+        closed: list[str] = []
+
+        def write() -> None:
+            rows = self.connection.execute(
+                "UPDATE snapshots SET status = 'incomplete', finished_at = ? "
+                "WHERE status = 'running' RETURNING snapshot_id, started_at",
+                [_now()],
+            ).fetchall()
+            closed.extend(snapshot_id for snapshot_id, _ in sorted(rows, key=lambda row: row[1]))
+
+        self._transaction("close abandoned snapshots", write)
+        for snapshot_id in closed:
+            log.warning(
+                "snapshot %s was left running by a run that stopped; marked it incomplete",
+                snapshot_id,
+            )
+        return closed
 
     def write_findings(self, snapshot_id: str, findings: Sequence[Finding]) -> None:
         """Replace every finding of the snapshot with ``findings``, numbered from 1 in order."""

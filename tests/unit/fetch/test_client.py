@@ -249,7 +249,10 @@ def test_send_rejects_invalid_json_when_parsing() -> None:
     with pytest.raises(TerminalFetchError) as raised:
         harness.send(parse=True)
     message = "response body is not valid JSON: Expecting value: line 1 column 11 (char 10)"
-    assert str(raised.value) == f"GET /companies/C001 returned a {message}"
+    assert str(raised.value) == (
+        "GET /companies/C001 returned HTTP 200 with a body that is not valid JSON "
+        "(no Content-Type): Expecting value: line 1 column 11 (char 10)"
+    )
     assert harness.records[0].error == message
     assert harness.bodies == ['{"Data": [']
 
@@ -258,8 +261,10 @@ def test_send_rejects_nan_when_parsing() -> None:
     harness = Harness(responses(httpx.Response(200, content=b'{"Amount": NaN}')))
     with pytest.raises(TerminalFetchError) as raised:
         harness.send(parse=True)
-    message = "response body is not valid JSON: NaN is not a valid JSON number"
-    assert str(raised.value) == f"GET /companies/C001 returned a {message}"
+    assert str(raised.value) == (
+        "GET /companies/C001 returned HTTP 200 with a body that is not valid JSON "
+        "(no Content-Type): NaN is not a valid JSON number"
+    )
 
 
 def test_send_stores_invalid_utf8_with_note() -> None:

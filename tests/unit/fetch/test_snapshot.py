@@ -167,8 +167,18 @@ def test_failed_user_info_without_companies_raises(warehouse: Warehouse, snapsho
         fetch(partner, warehouse, snapshot_id)
     assert str(raised.value) == (
         "cannot discover the companies because user info failed: GET /oauth2/user-info returned "
-        "HTTP 404, expected 2xx: 'user info is unavailable'; name the companies explicitly to "
-        "fetch them anyway"
+        "HTTP 404, expected 2xx: 'user info is unavailable'; name the companies with --company "
+        "to fetch them anyway"
+    )
+
+
+def test_unlisted_requested_company_is_config_error(warehouse: Warehouse, snapshot_id: str) -> None:
+    partner = FakePartner([FakeCompany("C001")])
+    with pytest.raises(ConfigError) as raised:
+        fetch(partner, warehouse, snapshot_id, companies=("NOPE",))
+    assert str(raised.value) == (
+        "--company 'NOPE' is not among the companies that user info lists for this token "
+        "(C001); check the id or the token"
     )
 
 

@@ -75,6 +75,9 @@ def test_open_creates_folders_and_tables(tmp_path: Path) -> None:
         tables = {row[0] for row in warehouse.connection.execute("SHOW TABLES").fetchall()}
     expected = {"snapshots", "http_exchanges", "raw_responses", "findings"}
     expected |= {dataset.name for dataset in DATASETS}
+    expected |= {"failed_operations"}
+    expected |= {"token_renewals"}
+    expected |= {"alert_state", "alerts"}
     assert tables == expected
     assert path.is_file()
 

@@ -1,0 +1,257 @@
+"""One measured step, run in a process of its own by ``bench.measure.run_step``.
+
+``python -m bench.step NAME PARAMETERS_JSON RESULT_PATH`` runs the step NAME with the keyword
+arguments in PARAMETERS_JSON and writes what it returns to RESULT_PATH as JSON. The parent
+measures the whole process. The step itself times only the call it exists for, so the
+difference between the two is interpreter start-up and imports.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH_TOKEN_ENV = "REACH_DQ_BENCH_TOKEN"
+
+
+class _Timeline(logging.Handler):
+    """Collect the end time of each check and GX suite from the engine's INFO log records."""
+
+    def __init__(self, started: float) -> None:
+        super().__init__(logging.INFO)
+        self.started = started
+        self.marks: list[tuple[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        label = _mark_label(record)
+        if label is not None:
+            self.marks.append((label, time.perf_counter() - self.started))
+
+    def parts(self) -> list[list[Any]]:
+        """Return [label, seconds] for each mark: the time since the mark before it."""
+        parts, previous = [], 0.0
+        for label, at in self.marks:
+            parts.append([label, round(at - previous, 3)])
+            previous = at
+        return parts
+
+
+def _mark_label(record: logging.LogRecord) -> str | None:
+    # NOTE: these match the engine's own log messages. If one changes, its part is missing from
+    # the breakdown and its time is counted in the next part instead. The totals stay exact.
+    message = str(record.msg)
+    if record.name == "reach_dq.runner" and message.startswith("check %s"):
+        return f"check {record.args[0]}" if record.args else None
+    if record.name == "reach_dq.gx_suites" and message.startswith("suite %s on"):
+        return f"gx suite {record.args[0]}" if record.args else None
+    if record.name == "reach_dq.gx.context" and message.startswith("built GX data docs"):
+        return "gx data docs"
+    return None
+
+
+def _options(**values: Any) -> Any:
+    from reach_dq.settings import RunOptions
+
+    return RunOptions(
+        base_url=values["base_url"],
+        token_env=BENCH_TOKEN_ENV,
+        command=values.get("command", "validate"),
+        months=values["months"],
+        as_of=dt.date.fromisoformat(values["as_of"]),
+        warehouse=Path(values["warehouse"]),
+        docs_dir=Path(values["docs_dir"]),
+        concurrency=values.get("concurrency", 8),
+    )
+
+
+def generate(*, warehouse: str, companies: int, months: int) -> dict[str, Any]:
+    from bench.synthetic import SnapshotSize, generate_snapshot
+
+    snapshot = generate_snapshot(Path(warehouse), SnapshotSize(companies, months))
+    return {
+        "snapshot_id": snapshot.snapshot_id,
+        "statement_rows": snapshot.statement_rows,
+        "exchanges": snapshot.exchanges,
+        "body_bytes": snapshot.body_bytes,
+        "seconds": snapshot.seconds,
+        "file_bytes": Path(warehouse).stat().st_size,
+    }
+
+
+def validate(
+    *, warehouse: str, snapshot_id: str, companies: int, months: int, docs_dir: str
+) -> dict[str, Any]:
+    """Run ``reach_dq.pipeline.validate`` on a synthetic snapshot and time each check in it."""
+    from bench.synthetic import BASE_URL, SnapshotSize
+    from reach_dq import pipeline
+
+    size = SnapshotSize(companies, months)
+    options = _options(
+        base_url=BASE_URL, months=size.checked_months, as_of=size.as_of.isoformat(),
+        warehouse=warehouse, docs_dir=docs_dir,
+    )
+    engine_log = logging.getLogger("reach_dq")
+    engine_log.setLevel(logging.INFO)
+    started = time.perf_counter()
+    timeline = _Timeline(started)
+    engine_log.addHandler(timeline)
+    validation = pipeline.validate(options, snapshot_id)
+    seconds = time.perf_counter() - started
+    outcomes = collections.Counter(str(finding.outcome) for finding in validation.findings)
+    return {"stage_seconds": seconds, "findings": len(validation.findings),
+            "outcomes": dict(outcomes), "parts": timeline.parts()}
+
+
+def stock_gx(
+    *, warehouse: str, snapshot_id: str, companies: int, scratch: str
+) -> dict[str, Any]:
+    from bench.stock_gx import run_stock_gx
+
+    return run_stock_gx(Path(warehouse), snapshot_id, companies=companies, scratch=Path(scratch))
+
+
+def floor(
+    *, warehouse: str, snapshot_id: str, first_month: str, last_month: str
+) -> dict[str, Any]:
+    from bench.floor import run_floor
+
+    return run_floor(
+        Path(warehouse), snapshot_id,
+        first_month=dt.date.fromisoformat(first_month), last_month=dt.date.fromisoformat(last_month),
+    )
+
+
+def fetch(**values: Any) -> dict[str, Any]:
+    """Run the fetch stage alone against a partner server; count what it stored."""
+    import duckdb
+
+    from reach_dq import pipeline
+
+    options = _options(**values)
+    started = time.perf_counter()
+    fetched = pipeline.fetch(options)
+    seconds = time.perf_counter() - started
+    with duckdb.connect(str(options.warehouse), read_only=True) as connection:
+        stored = connection.execute(
+            "SELECT count(*), coalesce(sum(bytes), 0) FROM http_exchanges WHERE snapshot_id = ?",
+            [fetched.snapshot_id],
+        ).fetchone()
+    record_ms = _record_exchange_ms(options.warehouse.with_name("record-cost.duckdb"),
+                                    body_bytes=int(stored[1] / max(stored[0], 1)))
+    return {"stage_seconds": seconds, "companies": len(fetched.companies),
+            "exchanges": fetched.exchanges, "failed_exchanges": fetched.failed_exchanges,
+            "stored_exchanges": stored[0], "body_bytes": stored[1],
+            "record_exchange_ms": record_ms}
+
+
+def _record_exchange_ms(path: Path, *, body_bytes: int, calls: int = 200) -> float:
+    """Return the mean milliseconds of one ``Warehouse.record_exchange`` call with such a body.
+
+    The fetch makes this call once per response, synchronously inside its event loop.
+    """
+    from reach_dq.warehouse.warehouse import ExchangeRecord, Warehouse
+
+    body = "x" * body_bytes
+    with Warehouse.open(path) as warehouse:
+        snapshot_id = warehouse.begin_snapshot(
+            base_url="http://127.0.0.1:9", command="validate", as_of=dt.date(2026, 1, 15),
+            first_month=dt.date(2025, 1, 31), last_month=dt.date(2025, 12, 31),
+            spec_title="Reach API", spec_version="1.0.3",
+        )
+        started = time.perf_counter()
+        for exchange_id in range(1, calls + 1):
+            record = ExchangeRecord(
+                exchange_id=exchange_id, operation_id="getCompany", dataset="company",
+                company_id="C1", method="GET", path="/companies/C1", attempt=1,
+                started_at=dt.datetime.now(dt.timezone.utc), status_code=200,
+            )
+            warehouse.record_exchange(snapshot_id, record, body)
+        seconds = time.perf_counter() - started
+    return seconds / calls * 1000
+
+
+def run_plain(**values: Any) -> dict[str, Any]:
+    """Run the golive flow's stages as plain calls (``pipeline.run_golive``)."""
+    from reach_dq import pipeline
+
+    # NOTE: this must mirror flows.golive.golive_flow stage for stage; the runner compares the
+    # findings counts of both runs and the report says when they differ.
+    return _timed_run(pipeline.run_golive, values)
+
+
+def run_prefect(**values: Any) -> dict[str, Any]:
+    """Run the same stages as tasks of the golive Prefect flow."""
+    from flows.golive import golive_flow
+
+    return _timed_run(golive_flow, values)
+
+
+def prefect_warmup() -> dict[str, Any]:
+    """Run a one-task flow, so Prefect's database exists before a measured flow runs."""
+    from prefect import flow, task
+
+    @task
+    def one() -> int:
+        return 1
+
+    @flow(name="reach-dq-bench-warmup")
+    def warmup() -> int:
+        return one()
+
+    started = time.perf_counter()
+    warmup()
+    return {"run_seconds": time.perf_counter() - started}
+
+
+def _timed_run(run: Callable[[Any], Any], values: dict[str, Any]) -> dict[str, Any]:
+    options = _options(**values)
+    started = time.perf_counter()
+    publication = run(options)
+    seconds = time.perf_counter() - started
+    outcomes = collections.Counter(str(finding.outcome) for finding in publication.findings)
+    return {"run_seconds": seconds, "findings": len(publication.findings), "outcomes": dict(outcomes)}
+
+
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "generate": generate,
+    "validate": validate,
+    "stock-gx": stock_gx,
+    "floor": floor,
+    "fetch": fetch,
+    "run-plain": run_plain,
+    "run-prefect": run_prefect,
+    "prefect-warmup": prefect_warmup,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4 or argv[1] not in STEPS:
+        print(f"usage: python -m bench.step {{{','.join(STEPS)}}} PARAMETERS_JSON RESULT_PATH",
+              file=sys.stderr)
+        return 2
+    # The handler's own level keeps the engine's INFO records, which the timeline reads, off stderr.
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        handlers=[handler])
+    result = STEPS[argv[1]](**json.loads(argv[2]))
+    Path(argv[3]).write_text(json.dumps(result, default=_json_default, indent=1))
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)  # type: ignore[arg-type]  # an instance, not a class
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
