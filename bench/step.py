@@ -182,8 +182,8 @@ def run_plain(**values: Any) -> dict[str, Any]:
     """Run the golive flow's stages as plain calls (``pipeline.run_golive``)."""
     from reach_dq import pipeline
 
-    # NOTE: this must mirror flows.golive.golive_flow stage for stage; the runner compares the
-    # findings counts of both runs and the report says when they differ.
+    # NOTE: this must mirror flows.golive.golive_flow stage for stage. The runner compares the
+    # findings counts of both runs, and the report marks the overhead invalid when they differ.
     return _timed_run(pipeline.run_golive, values)
 
 
