@@ -1,6 +1,6 @@
 """Drift checks: what changed in a partner's API since earlier complete snapshots of the same partner.
 
-Four checks, all of category ``drift``, each ``warning`` when it sees a change:
+Four checks, all of category ``drift``, each ``warning`` when it finds a change:
 
 - ``drift.schema``: per dataset, a top-level field of the response items that appeared,
   disappeared or changed JSON type since the last good snapshot. Types come from the raw bodies

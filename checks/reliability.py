@@ -1,4 +1,4 @@
-"""Reliability of the fetch itself: requests that never got a usable answer."""
+"""Reliability of the fetch itself: requests that never got a usable response."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 With one token reach-dq cannot know another customer's CompanyIds, so it checks what it can:
 ``isolation.unlisted_company`` requests company information and the chart of accounts of a
 CompanyId that user-info does not list. A 401, 403 or 404 passes, a 2xx carrying data fails
-(a security breach) and any other answer is a warning, because the status itself is judged by
+(a security breach) and any other response is a warning, because the status itself is judged by
 ``http.unknown_company``.
 
 With two or more tokens (``--token-env`` repeated, or a token plus ``--client-id``) the full

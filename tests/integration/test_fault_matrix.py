@@ -42,7 +42,7 @@ class Expected:
     fault: str
     operation_id: str | None  # None: the fault hits every operation
     dataset: str | None
-    check: str  # the finding that says what happened
+    check: str  # the finding that names what happened
     outcome: str
     message: str  # part of that finding's message
     attempts: int  # attempts of each request the fault hit
