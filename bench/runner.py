@@ -49,6 +49,7 @@ class Sizes:
     latency_ms: float = 50.0
     concurrency: int = 8  # requests in flight (the validate default)
     orchestration_companies: int = 100
+    orchestration_repeats: int = 2  # runs of each variant, plain and Prefect, in fresh processes
     startup_repeats: int = 5
     prefect_warmup: bool = True  # create Prefect's database before the measured flow runs
 
@@ -75,6 +76,7 @@ SMOKE = Sizes(
     ingestion_months=2,
     latency_ms=5.0,
     orchestration_companies=1,
+    orchestration_repeats=1,
     startup_repeats=1,
     prefect_warmup=False,
 )
@@ -200,13 +202,31 @@ def _orchestration(sizes: Sizes, workdir: Path) -> dict[str, Any]:
             warmup = run_step("prefect-warmup", {}, label="prefect-warmup", workdir=workdir,
                               extra_environment=environment)
             runs["prefect-warmup"] = warmup.to_dict()
-        # NOTE: the plain run goes first, so any warm-up of the partner server favours Prefect.
-        for step in ("run-plain", "run-prefect"):
+        measured: dict[str, list[dict[str, Any]]] = {"run-plain": [], "run-prefect": []}
+        for index, step in enumerate(orchestration_order(sizes.orchestration_repeats)):
+            label = f"{step}-{index + 1}"
             parameters = _run_parameters(server.base_url, sizes.ingestion_months,
-                                         sizes.concurrency, workdir, step)
-            runs[step] = run_step(step, parameters, label=step, workdir=workdir,
-                                  extra_environment=environment).to_dict()
-    return {"companies": sizes.orchestration_companies, "months": sizes.ingestion_months, **runs}
+                                         sizes.concurrency, workdir, label)
+            measured[step].append(run_step(step, parameters, label=label, workdir=workdir,
+                                           extra_environment=environment).to_dict())
+    for step, repeats in measured.items():
+        runs[f"{step}-all"] = repeats
+        runs[step] = min(repeats, key=lambda run: run["result"]["run_seconds"])
+    return {"companies": sizes.orchestration_companies, "months": sizes.ingestion_months,
+            "repeats": sizes.orchestration_repeats, **runs}
+
+
+def orchestration_order(repeats: int) -> list[str]:
+    """Return the steps in the order they run: pairs of both variants, each pair reversed.
+
+    With two repeats the order is plain, Prefect, Prefect, plain, so a load that rises or falls
+    steadily during the four runs weighs on both variants alike.
+    """
+    order: list[str] = []
+    for index in range(repeats):
+        pair = ["run-plain", "run-prefect"]
+        order += pair if index % 2 == 0 else pair[::-1]
+    return order
 
 
 def _run_parameters(
@@ -288,13 +308,46 @@ def _ingestion_summary(ingestion: dict[str, Any]) -> dict[str, Any]:
 
 
 def _orchestration_summary(orchestration: dict[str, Any]) -> dict[str, Any]:
+    """Compare the fastest run of each variant; the spread shows how much load moved them.
+
+    ``run-plain`` and ``run-prefect`` are the fastest runs, the ones least slowed by other work.
+    ``prefect_overhead_s`` is their difference in the call. ``prefect_in_process_s`` is the
+    Prefect run's time outside the stage functions minus the plain run's (the run lock and
+    opening the warehouse), each measured inside its own process.
+    """
     plain, prefect = orchestration["run-plain"], orchestration["run-prefect"]
     in_call = prefect["result"]["run_seconds"] - plain["result"]["run_seconds"]
     process = prefect["wall_s"] - plain["wall_s"]
+    in_process = (prefect["result"].get("outside_stages_seconds", math.nan)
+                  - plain["result"].get("outside_stages_seconds", math.nan))
+    findings = {run["result"]["findings"]
+                for step in ("run-plain", "run-prefect")
+                for run in orchestration.get(f"{step}-all", [orchestration[step]])}
     return {
-        "orchestration_same_findings": plain["result"]["findings"] == prefect["result"]["findings"],
+        "orchestration_same_findings": len(findings) == 1,
         "prefect_overhead_s": in_call,
         "prefect_overhead_share": in_call / prefect["result"]["run_seconds"],
+        "prefect_in_process_s": in_process,
+        "prefect_in_process_share": in_process / prefect["result"]["run_seconds"],
+        "prefect_server_start_s": _median_of(orchestration, "run-prefect", "server_start_seconds"),
+        "plain_spread_s": _spread(orchestration, "run-plain"),
+        "prefect_spread_s": _spread(orchestration, "run-prefect"),
         "prefect_process_overhead_s": process,
         "prefect_process_overhead_share": process / prefect["wall_s"],
     }
+
+
+def _run_seconds(orchestration: dict[str, Any], step: str) -> list[float]:
+    runs = orchestration.get(f"{step}-all", [orchestration[step]])
+    return [run["result"]["run_seconds"] for run in runs]
+
+
+def _spread(orchestration: dict[str, Any], step: str) -> float:
+    """Return the slowest minus the fastest run of ``step`` in seconds; 0 for a single run."""
+    seconds = _run_seconds(orchestration, step)
+    return max(seconds) - min(seconds)
+
+
+def _median_of(orchestration: dict[str, Any], step: str, figure: str) -> float:
+    runs = orchestration.get(f"{step}-all", [orchestration[step]])
+    return statistics.median(run["result"].get(figure, math.nan) for run in runs)

@@ -18,12 +18,15 @@ A dataset and company without any 2xx body is not_evaluated, with the statuses t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import re
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from reach_dq.contract.compiled import CleanCheck, compile_clean_check
 from reach_dq.contract.conformance import (
     InvalidBodyError,
     Violation,
@@ -67,11 +70,18 @@ ORDER BY ALL
 
 
 def formatting_checks() -> list[Check]:
-    """Return the checks that compare every stored 2xx body with the OpenAPI document."""
+    """Return the checks that compare every stored 2xx body with the OpenAPI document.
+
+    Both checks read the same bodies, so they share one pass. Whichever runs first parses and
+    checks every body for both, and the other builds its findings from that pass.
+    """
     datasets = tuple(dataset.name for dataset in DATASETS)
+    shared = _SharedPass()
     return [
-        Check(CHECK_RESPONSE_SCHEMA, Category.FORMATTING, datasets, _check_response_schemas),
-        Check(CHECK_EXTRA_FIELDS, Category.FORMATTING, datasets, _check_extra_fields),
+        Check(CHECK_RESPONSE_SCHEMA, Category.FORMATTING, datasets,
+              functools.partial(shared.findings, check=CHECK_RESPONSE_SCHEMA)),
+        Check(CHECK_EXTRA_FIELDS, Category.FORMATTING, datasets,
+              functools.partial(shared.findings, check=CHECK_EXTRA_FIELDS)),
     ]
 
 
@@ -123,36 +133,120 @@ class _Tally:
             self.cases.append(case)
 
 
-# --- contract.response_schema ------------------------------------------------------------
+# --- one pass over the bodies for both checks --------------------------------------------
+
+_Tallies = dict[tuple[str, str | None], _Tally]
 
 
-def _check_response_schemas(context: CheckContext) -> Iterator[Finding]:
-    tallies: dict[tuple[str, str | None], _Tally] = {}
+class _SharedPass:
+    """Read and check every body once, and hand each of the two checks its own tallies.
+
+    The tallies of the check that has not run yet are kept, for the same context object only,
+    until that check runs. A context is held weakly, so a finished run frees its connection.
+    NOTE: a caller that changes the snapshot between the two checks of one context gets the
+    second check's findings as of the first check.
+    """
+
+    def __init__(self) -> None:
+        self._context: weakref.ref[CheckContext] | None = None
+        self._pending: dict[str, _Tallies] = {}
+
+    def findings(self, context: CheckContext, *, check: str) -> Iterator[Finding]:
+        tallies = self._tallies(context, check)
+        if check == CHECK_RESPONSE_SCHEMA:
+            yield from _findings(context, tallies, check, _schema_finding)
+        else:
+            yield from _findings(context, tallies, check, _extra_fields_finding)
+
+    def _tallies(self, context: CheckContext, check: str) -> _Tallies:
+        same_context = self._context is not None and self._context() is context
+        if same_context and check in self._pending:
+            return self._pending.pop(check)
+
+        schema_tallies, extra_tallies = _check_bodies(context)
+        both = {CHECK_RESPONSE_SCHEMA: schema_tallies, CHECK_EXTRA_FIELDS: extra_tallies}
+        self._context = weakref.ref(context)
+        self._pending = {name: tallies for name, tallies in both.items() if name != check}
+        return both[check]
+
+
+def _check_bodies(context: CheckContext) -> tuple[_Tallies, _Tallies]:
+    """Parse each 2xx body once and count it for contract.response_schema and extra_fields."""
+    schema_tallies: _Tallies = {}
+    extra_tallies: _Tallies = {}
+    clean_checks = _CleanChecks(context.spec)
     for dataset, company_id, exchanges in _groups(context):
-        tally = _Tally(dataset, company_id)
+        schema_tally = _Tally(dataset, company_id)
+        extra_tally = _Tally(dataset, company_id)
         for exchange in exchanges:
-            _validate_exchange(context.spec, exchange, tally)
-        tallies[(dataset.name, company_id)] = tally
-        log.debug("%s: %d violations in %d responses", tally.label, tally.violations,
-                  tally.responses)
-    yield from _findings(context, tallies, CHECK_RESPONSE_SCHEMA, _schema_finding)
+            _check_exchange(context.spec, exchange, schema_tally, extra_tally, clean_checks)
+        schema_tallies[(dataset.name, company_id)] = schema_tally
+        extra_tallies[(dataset.name, company_id)] = extra_tally
+        log.debug("%s: %d violations and %d undeclared fields in %d responses",
+                  schema_tally.label, schema_tally.violations, extra_tally.violations,
+                  schema_tally.responses)
+    return schema_tallies, extra_tallies
 
 
-def _validate_exchange(spec: Spec, exchange: _Exchange, tally: _Tally) -> None:
-    tally.responses += 1
+class _CleanChecks:
+    """The compiled clean-body test of each operation and status, compiled on first use."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._compiled: dict[tuple[str, int], CleanCheck | None] = {}
+
+    def is_clean(self, operation_id: str, status: int, body: Any) -> bool:
+        """Return True when the body surely breaks no rule and has no undeclared field.
+
+        False means only that the full validation must decide. Raises ContractError when the
+        document has no JSON schema for the response.
+        """
+        key = (operation_id, status)
+        if key not in self._compiled:
+            schema = self.spec.response_schema(operation_id, status)
+            self._compiled[key] = compile_clean_check(schema)
+        check = self._compiled[key]
+        return check is not None and check(body)
+
+
+def _check_exchange(
+    spec: Spec,
+    exchange: _Exchange,
+    schema_tally: _Tally,
+    extra_tally: _Tally,
+    clean_checks: _CleanChecks,
+) -> None:
+    schema_tally.responses += 1
+    extra_tally.responses += 1
     try:
         body = parse_body(exchange.body)
     except InvalidBodyError as exc:
-        _record_parse_failure(exchange, exc.violation, tally)
+        _record_parse_failure(exchange, exc.violation, schema_tally)
+        extra_tally.skipped.append(f"{exchange.request}: {exc.violation.message}")
         return
 
     try:
         operation_id = _operation_id(spec, exchange)
-        violations = validate_body(spec, operation_id, body, status=exchange.status_code)
+        violations: list[Violation] = []
+        undeclared: list[Violation] = []
+        if not clean_checks.is_clean(operation_id, exchange.status_code, body):
+            violations = validate_body(spec, operation_id, body, status=exchange.status_code)
+            undeclared = extra_fields(spec, operation_id, body, status=exchange.status_code)
     except ContractError as exc:
-        tally.skipped.append(str(exc))
+        schema_tally.skipped.append(str(exc))
+        extra_tally.skipped.append(str(exc))
         return
 
+    _record_violations(exchange, body, violations, schema_tally)
+    _record_undeclared(exchange, body, undeclared, extra_tally)
+
+
+# --- contract.response_schema ------------------------------------------------------------
+
+
+def _record_violations(
+    exchange: _Exchange, body: Any, violations: list[Violation], tally: _Tally
+) -> None:
     tally.checked += 1
     tally.items += _item_count(body)
     for violation in violations:
@@ -208,31 +302,9 @@ def _broken_summary(tally: _Tally) -> str:
 # --- contract.extra_fields ---------------------------------------------------------------
 
 
-def _check_extra_fields(context: CheckContext) -> Iterator[Finding]:
-    tallies: dict[tuple[str, str | None], _Tally] = {}
-    for dataset, company_id, exchanges in _groups(context):
-        tally = _Tally(dataset, company_id)
-        for exchange in exchanges:
-            _find_extra_fields(context.spec, exchange, tally)
-        tallies[(dataset.name, company_id)] = tally
-    yield from _findings(context, tallies, CHECK_EXTRA_FIELDS, _extra_fields_finding)
-
-
-def _find_extra_fields(spec: Spec, exchange: _Exchange, tally: _Tally) -> None:
-    tally.responses += 1
-    try:
-        body = parse_body(exchange.body)
-    except InvalidBodyError as exc:
-        tally.skipped.append(f"{exchange.request}: {exc.violation.message}")
-        return
-
-    try:
-        operation_id = _operation_id(spec, exchange)
-        undeclared = extra_fields(spec, operation_id, body, status=exchange.status_code)
-    except ContractError as exc:
-        tally.skipped.append(str(exc))
-        return
-
+def _record_undeclared(
+    exchange: _Exchange, body: Any, undeclared: list[Violation], tally: _Tally
+) -> None:
     tally.checked += 1
     for violation in undeclared:
         tally.names.setdefault(re.sub(r"\[\d+\]", "[]", violation.location))

@@ -7,9 +7,10 @@ and ids are non-empty strings. Enum columns contain one of their values, and the
 statements and metric values are month ends. Each record is unique within its snapshot and
 company.
 
-A check validates every row of its dataset in the snapshot with ``lazy=True`` and returns one
-finding per company. Bad data never raises; only a table that cannot be read or validated does,
-and the runner then records the check as not_evaluated.
+A check reads the columns its schema needs for the whole snapshot in one query, validates them
+once with ``lazy=True`` and then splits the failure cases by company, so it returns one finding
+per company. Bad data never raises; only a table that cannot be read or validated does, and the
+runner then records the check as not_evaluated.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reach_dq.datasets import (
 from reach_dq.exceptions import CheckRunError
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.runner import Check, CheckContext
+from reach_dq.warehouse.ddl import table_columns
 
 log = logging.getLogger(__name__)
 
@@ -134,19 +136,19 @@ def _column_checks(name: str) -> list[pa.Check]:
     return checks
 
 
-def _money_column(column: Column) -> pa.Column:
+def _money_column(column: Column, *, money_values: bool) -> pa.Column:
     # dtype=None plus a check instead of Pandera's Decimal dtype (pandera 0.35). The bare
     # pa.Decimal means Decimal(28, 0), so it rejects every amount with cents and its coercion
     # rounds to whole units. With an explicit precision, Pandera counts digits on the string
     # form, so a minus sign or exponent notation miscounts. DECIMAL(38, 10) in the warehouse
     # already bounds precision and scale, so the schema only requires finite Decimal values.
-    check = pa.Check(_is_finite_decimal, error="finite decimal.Decimal")
-    return pa.Column(None, [check], nullable=not column.required, name=column.name)
+    checks = [pa.Check(_is_finite_decimal, error="finite decimal.Decimal")] if money_values else []
+    return pa.Column(None, checks, nullable=not column.required, name=column.name)
 
 
-def _schema_column(column: Column, *, month_end: bool) -> pa.Column:
+def _schema_column(column: Column, *, month_end: bool, money_values: bool) -> pa.Column:
     if column.sql_type == MONEY:
-        return _money_column(column)
+        return _money_column(column, money_values=money_values)
 
     checks = _column_checks(column.name)
     if month_end:
@@ -170,11 +172,19 @@ def _context_columns(dataset: Dataset) -> list[Column]:
     return context
 
 
-def build_schema(dataset: Dataset) -> pa.DataFrameSchema:
-    """Build the Pandera schema of one dataset's typed-table rows."""
+def build_schema(dataset: Dataset, *, money_values: bool = True) -> pa.DataFrameSchema:
+    """Build the Pandera schema of one dataset's typed-table rows.
+
+    With ``money_values=False`` a money column is only checked for nulls, for frames whose money
+    columns carry null markers instead of amounts (see ``read_check_frame``).
+    """
     month_end_dates = dataset.statement or dataset.name == "non_financial_values"
     columns = [
-        _schema_column(column, month_end=month_end_dates and column.name == "date")
+        _schema_column(
+            column,
+            month_end=month_end_dates and column.name == "date",
+            money_values=money_values,
+        )
         for column in (*_context_columns(dataset), *dataset.columns)
     ]
 
@@ -195,6 +205,11 @@ def build_schema(dataset: Dataset) -> pa.DataFrameSchema:
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     dataset.name: build_schema(dataset) for dataset in DATASETS
+}
+
+# The schemas that the checks apply to frames from ``read_check_frame``.
+_CHECK_SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    dataset.name: build_schema(dataset, money_values=False) for dataset in DATASETS
 }
 
 
@@ -260,30 +275,66 @@ def read_snapshot_frame(
     return frame
 
 
+def read_check_frame(
+    connection: duckdb.DuckDBPyConnection, dataset: Dataset, snapshot_id: str
+) -> pd.DataFrame:
+    """Read the columns that the dataset's schema checks, with money columns as null markers.
+
+    The frame contains the schema's columns and the record key, in table order, sorted like
+    ``read_snapshot_frame``. Each money column contains ``True`` where the warehouse has an
+    amount and ``<NA>`` where it has none, so no amount is read or converted. DuckDB's
+    DECIMAL(38, 10) rejects NaN and infinity, so every stored amount passes the schema's
+    finite-decimal check, and for warehouse rows that check reduces to the null check kept here.
+    """
+    needed = set(_CHECK_SCHEMAS[dataset.name].columns) | set(ROW_KEYS.get(dataset.name, ()))
+    selections = []
+    for column in table_columns(dataset):
+        if column.name not in needed:
+            continue
+        if column.sql_type == MONEY:
+            selections.append(f"({column.name} IS NOT NULL OR NULL) AS {column.name}")
+        else:
+            selections.append(column.name)
+    query = (
+        f"SELECT {', '.join(selections)} FROM {dataset.name} "
+        "WHERE snapshot_id = ? ORDER BY exchange_id, rowid"
+    )
+    return connection.execute(query, [snapshot_id]).df()
+
+
 def _run_schema_check(dataset: Dataset, context: CheckContext) -> list[Finding]:
-    frame = read_snapshot_frame(context.connection, dataset, context.snapshot_id)
-    cases = validate_frame(dataset, frame)
+    frame = read_check_frame(context.connection, dataset, context.snapshot_id)
+    cases = _validate(_CHECK_SCHEMAS[dataset.name], dataset, frame)
     log.debug("pandera.%s: %d rows, %d failure cases", dataset.name, len(frame), len(cases))
 
     if not dataset.per_company:
         return [_finding(dataset, None, len(frame), cases)]
 
+    # One pass over the rows and the cases, so the cost does not grow with companies times rows.
+    rows_by_company: dict[str | None, int] = {}
+    for company_id, rows in frame["company_id"].value_counts(dropna=False).items():
+        rows_by_company[None if _is_null(company_id) else str(company_id)] = int(rows)
+    cases_by_company: dict[str | None, list[FailureCase]] = {}
+    for case in cases:
+        cases_by_company.setdefault(case.company_id, []).append(case)
+
     listed = snapshot_company_ids(context.connection, context.snapshot_id)
-    companies: list[str | None] = sorted({*listed, *frame["company_id"].dropna()})
-    if frame["company_id"].isna().any():
+    present = [key for key in rows_by_company if key is not None]
+    companies: list[str | None] = sorted({*listed, *present})
+    if None in rows_by_company:
         companies.append(None)  # rows without a company_id get a finding of their own
     if not companies:
         return [_not_evaluated(dataset, None, f"no company in snapshot {context.snapshot_id}")]
 
-    findings = []
-    for company_id in companies:
-        if company_id is None:
-            rows = int(frame["company_id"].isna().sum())
-        else:
-            rows = int((frame["company_id"] == company_id).sum())
-        company_cases = [case for case in cases if case.company_id == company_id]
-        findings.append(_finding(dataset, company_id, rows, company_cases))
-    return findings
+    return [
+        _finding(
+            dataset,
+            company_id,
+            rows_by_company.get(company_id, 0),
+            cases_by_company.get(company_id, ()),
+        )
+        for company_id in companies
+    ]
 
 
 def validate_frame(dataset: Dataset, frame: pd.DataFrame) -> list[FailureCase]:
@@ -292,8 +343,14 @@ def validate_frame(dataset: Dataset, frame: pd.DataFrame) -> list[FailureCase]:
     Raises CheckRunError when a failure is not tied to a row (a missing column, for example),
     because then the frame is not a typed table of this dataset.
     """
+    return _validate(SCHEMAS[dataset.name], dataset, frame)
+
+
+def _validate(
+    schema: pa.DataFrameSchema, dataset: Dataset, frame: pd.DataFrame
+) -> list[FailureCase]:
     try:
-        SCHEMAS[dataset.name].validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
         return _failure_cases(dataset, frame, exc.failure_cases)
     return []
@@ -445,6 +502,7 @@ __all__ = [
     "ROW_KEYS",
     "SCHEMAS",
     "build_schema",
+    "read_check_frame",
     "read_snapshot_frame",
     "schema_checks",
     "snapshot_company_ids",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from reach_dq import pipeline
 from reach_dq.findings import Finding
@@ -56,4 +57,8 @@ def golive_flow(options: RunOptions) -> pipeline.Publication:
         store_task(options, fetched.snapshot_id)
         validation = validate_task(options, fetched.snapshot_id)
         probe_findings = probe_task(options, fetched.snapshot_id)
-        return publish_task(options, fetched.snapshot_id, validation, probe_findings)
+        # quote() keeps Prefect from walking every finding and failure case to look for
+        # futures in the task's inputs, work that grows with the findings (Prefect 3.9).
+        # NOTE: Prefect still walks the returned Publication when the flow finishes. Returning
+        # quote() would avoid that, but callers would then receive the quote, not the value.
+        return publish_task(options, fetched.snapshot_id, quote(validation), quote(probe_findings))

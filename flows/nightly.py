@@ -7,6 +7,13 @@ retry may heal (timeout, connection error, 429, 5xx) is retried by Prefect ``fet
 times with exponential backoff. Every other failure ends that partner's subflow at once. A
 partner whose subflow fails is reported, and the other partners go on.
 
+The flow holds the warehouse's run lock (``reach_dq.warehouse.lock``) from before the first
+partner until the trends page is written, not one partner at a time. Every partner writes the
+same DuckDB file, and pruning and the trends page read all partners' rows. With a lock per
+partner, a ``validate`` run could take the warehouse between two partners, and the next
+partner would then fail and be alerted as a failed nightly run. A run that finds the lock held
+fails at once with a ``StoreError`` that names the holder, before it fetches anything.
+
 Flow parameters carry file paths and names only: tokens are read from the environment
 variables the config names, and webhook URLs are read when an alert is sent, because Prefect
 stores parameters in its database.
@@ -31,6 +38,7 @@ from reach_dq.exceptions import FetchError
 from reach_dq.findings import Finding
 from reach_dq.retention import Pruned, prune_raw_bodies
 from reach_dq.settings import RunOptions, parse_as_of
+from reach_dq.warehouse.lock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +190,17 @@ def trends_task(config_path: str) -> Path:
 
 @flow(name="reach-dq-partner")
 def partner_flow(config_path: str, partner_name: str, run_date: dt.date) -> PartnerRun:
-    """Fetch, store, validate, publish and alert for one partner."""
+    """Fetch, store, validate, publish and alert for one partner.
+
+    It takes the warehouse's run lock too, so that it is guarded when run on its own. Inside
+    ``nightly_flow`` this process already holds the lock, and taking it again changes nothing.
+    """
     config = load_config(config_path)
+    with run_lock(config.nightly.warehouse, command="nightly"):
+        return _run_partner(config, config_path, partner_name, run_date)
+
+
+def _run_partner(config: NightlyConfig, config_path: str, partner_name: str, run_date: dt.date) -> PartnerRun:
     partner = config.partner(partner_name)
     options = partner_options(config, partner, run_date)
     started = dt.datetime.now(dt.UTC)
@@ -215,19 +232,21 @@ def nightly_flow(config_path: str, as_of: str | None = None, partners: list[str]
     """Validate every configured partner (or the named ones), prune, and write the trends page.
 
     ``as_of`` (YYYY-MM-DD) replaces today's date in the configured time zone as the run date.
+    Raises ``StoreError`` at once when another process holds the warehouse's run lock.
     """
     config = load_config(config_path)
     run_date = parse_as_of(as_of) if as_of else config.run_date()
     selected = [config.partner(name) for name in partners] if partners else list(config.partners)
 
-    results = []
-    for partner in selected:
-        subflow = partner_flow.with_options(flow_run_name=f"{partner.name}-{run_date.isoformat()}")
-        state = subflow(str(config.path), partner.name, run_date, return_state=True)
-        results.append(_partner_result(partner.name, state))
+    with run_lock(config.nightly.warehouse, command="nightly"):
+        results = []
+        for partner in selected:
+            subflow = partner_flow.with_options(flow_run_name=f"{partner.name}-{run_date.isoformat()}")
+            state = subflow(str(config.path), partner.name, run_date, return_state=True)
+            results.append(_partner_result(partner.name, state))
 
-    pruned = prune_task(str(config.path))
-    trends_index = trends_task(str(config.path))
+        pruned = prune_task(str(config.path))
+        trends_index = trends_task(str(config.path))
     return NightlyReport(run_date, results, pruned, trends_index)
 
 

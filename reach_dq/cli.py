@@ -256,8 +256,15 @@ def nightly(
         _guarded(lambda: parse_as_of(as_of))
 
     from flows.nightly import any_check_failed, any_partner_failed, nightly_flow, render_report
+    from reach_dq.warehouse.lock import run_lock
 
-    report = _guarded(lambda: nightly_flow(str(loaded.path), as_of, names or None))
+    def run():  # noqa: ANN202  # a NightlyReport, imported lazily
+        # Taken before Prefect's temporary server starts, so a run on a busy warehouse fails at
+        # once. The flow takes the same lock again, and the second take nests.
+        with run_lock(loaded.nightly.warehouse, command="nightly"):
+            return nightly_flow(str(loaded.path), as_of, names or None)
+
+    report = _guarded(run)
     typer.echo(render_report(report))
     if any_partner_failed(report):
         raise typer.Exit(ExitCode.INCOMPLETE)

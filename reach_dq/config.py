@@ -127,7 +127,7 @@ class DriftSection(_Section):
     volume_margin: float = Field(default=0.25, ge=0, le=10)  # range widened by this share of its size
     month_start_days: int = Field(default=7, ge=0, le=27)  # days 1..N of a month form their own phase
     latency_factor: float = Field(default=2.0, gt=1, le=100)
-    latency_min_increase_ms: float = Field(default=200.0, ge=0)
+    latency_min_increase_ms: float = Field(default=500.0, ge=0)
     latency_history: int = Field(default=7, ge=1, le=100)
     latency_min_history: int = Field(default=3, ge=1, le=100)
 
@@ -305,7 +305,7 @@ def _resolve_paths(config: NightlyConfig) -> NightlyConfig:
 def _check_partner_url(base_url: str, *, allow_insecure_http: bool) -> None:
     parts = urllib.parse.urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL such as https://api.example.com, got {base_url!r}")
+        raise ValueError(f"base_url must be an http(s) URL with a host, such as https://HOST/PATH, got {base_url!r}")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValueError("base_url must not carry credentials, a query or a fragment; name a token_env instead")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):

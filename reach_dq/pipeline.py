@@ -110,9 +110,10 @@ def store(options: RunOptions, snapshot_id: str) -> dict[str, int]:
 
 def validate(options: RunOptions, snapshot_id: str) -> Validation:
     """Run the contract, Pandera, identity, reliability and GX checks over one snapshot."""
+    from checks.partial_fetch import failed_operations_by_company, set_aside_partial_companies
     from checks.registry import warehouse_checks
     from reach_dq.contract.spec import load_spec
-    from reach_dq.datasets import DATASETS
+    from reach_dq.gx.frames import read_suite_frames
     from reach_dq.gx_suites import run_suites
     from reach_dq.runner import CheckContext, run_checks
     from reach_dq.warehouse.warehouse import Warehouse
@@ -131,8 +132,11 @@ def validate(options: RunOptions, snapshot_id: str) -> Validation:
             accrual_accounts=options.accrual_accounts,
             frozen_feed_runs=options.frozen_feed_runs,
         )
-        findings = run_checks(warehouse_checks(), context)
-        frames = {dataset.name: warehouse.read_dataset(snapshot_id, dataset.name) for dataset in DATASETS}
+        findings = set_aside_partial_companies(
+            run_checks(warehouse_checks(), context),
+            failed_operations_by_company(warehouse.connection, snapshot_id),
+        )
+        frames = read_suite_frames(warehouse.connection, snapshot_id)
 
     suite_run = run_suites(frames, docs_dir=gx_docs_dir(options.docs_dir), run_name=snapshot_id)
     return Validation(findings + suite_run.findings, suite_run.docs_index)
@@ -211,11 +215,15 @@ def run_lock(options: RunOptions):  # noqa: ANN201  # a context manager, importe
 
     A second run on the same warehouse raises ``StoreError`` at once, naming the process that
     holds it; snapshots left ``running`` by a dead run are marked ``incomplete`` on entry.
-    The base URL is checked first, so an invalid one creates no warehouse file.
+    The base URL and a ``--spec`` file are checked first, so an invalid one creates no
+    warehouse file.
     """
+    from reach_dq.contract.spec import load_spec
     from reach_dq.warehouse.lock import run_lock as warehouse_run_lock
 
     check_base_url(options.base_url, allow_insecure_http=options.allow_insecure_http)
+    if options.spec_path is not None:
+        load_spec(options.spec_path)
     return warehouse_run_lock(options.warehouse, command=options.command)
 
 

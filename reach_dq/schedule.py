@@ -34,6 +34,9 @@ class DeploymentSpec:
     description: str | None = None
 
 
+EPHEMERAL_STARTUP_S = "120"  # seconds Prefect waits for its temporary server to start
+
+
 def prepare_prefect_environment(home: Path) -> None:
     """Keep Prefect's files under ``home`` and its telemetry off, unless the caller chose otherwise.
 
@@ -42,6 +45,9 @@ def prepare_prefect_environment(home: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str(home.resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Prefect 3.9 waits 20 s by default for its temporary server to start. A busy 2-core machine
+    # can take longer, and the run then fails with "Timed out while attempting to connect".
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_S)
 
 
 def load_deployment(prefect_file: Path, name: str = DEFAULT_DEPLOYMENT) -> DeploymentSpec:

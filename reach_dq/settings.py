@@ -10,6 +10,7 @@ import calendar
 import datetime as dt
 import ipaddress
 import os
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from reach_dq.exceptions import ConfigError
 
 LOOPBACK_NAMES = ("localhost",)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Limits of the fetch, shared by the environment defaults and the run options.
 Attempts = Annotated[int, Field(ge=1, le=10)]
@@ -113,8 +115,8 @@ def read_token(variable: str) -> SecretStr:
     value = os.environ.get(variable)
     if not value:
         raise ConfigError(
-            f"environment variable {variable!r} (named by --token-env) is not set or empty; "
-            "export the partner's access token in it"
+            f"environment variable {variable!r} (named by --token-env, or by token_env in a "
+            "nightly config) is not set or empty; export the partner's access token in it"
         )
     return SecretStr(value)
 
@@ -124,8 +126,9 @@ def read_client_secret(variable: str) -> SecretStr:
     value = os.environ.get(variable)
     if not value:
         raise ConfigError(
-            f"environment variable {variable!r} (named by --client-secret-env) is not set or "
-            "empty; export the OAuth client secret in it"
+            f"environment variable {variable!r} (named by --client-secret-env, or by "
+            "client_secret_env in a nightly config) is not set or empty; export the OAuth client "
+            "secret in it"
         )
     return SecretStr(value)
 
@@ -139,7 +142,7 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     parts = urllib.parse.urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"--base-url must be an http(s) URL such as https://api.example.com, got {base_url!r}"
+            f"--base-url must be an http(s) URL with a host, such as https://HOST/PATH, got {base_url!r}"
         )
     extras = [
         name
@@ -185,7 +188,9 @@ def redact_url(url: str) -> str:
 def parse_as_of(text: str | None) -> dt.date:
     if text is None:
         return dt.datetime.now(dt.UTC).date()
+    if not _ISO_DATE.fullmatch(text):
+        raise ConfigError(f"--as-of must be a date written YYYY-MM-DD, got {text!r}")
     try:
         return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--as-of must be a date written YYYY-MM-DD, got {text!r}") from None
+    except ValueError as exc:
+        raise ConfigError(f"--as-of {text!r} is not a calendar date: {exc}") from None

@@ -2,7 +2,10 @@
 
 Every text and payload passes through ``redact`` first, which replaces each known secret value
 (partner tokens, client secrets, webhook URLs) with ``[redacted]``. A webhook URL carries its
-own secret in the path, so logs and delivery errors name only its scheme, host and port.
+own secret in the path, so logs and delivery errors name only its scheme, host and port. For
+the same reason a webhook is posted through ``httpx.HTTPTransport`` directly, not through an
+``httpx.Client``: the client logs every request's full URL at INFO on the ``httpx`` logger
+(httpx 0.29), which ``reach-dq -v`` prints.
 A delivery that fails is logged and recorded, and the other targets and alerts go on.
 """
 
@@ -104,9 +107,9 @@ def _webhook(
 
     where = public_origin(url)
     error = "not sent"
-    with httpx.Client(timeout=target.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+    with httpx.HTTPTransport() as transport:
         for attempt in range(1, WEBHOOK_ATTEMPTS + 1):
-            error, transient = _post(client, url, payload, secrets)
+            error, transient = _post(transport, url, payload, secrets, timeout_s=target.timeout_s)
             if error is None:
                 log.info("alert target %s: delivered to %s", name, where)
                 return Delivery(name, True)
@@ -118,10 +121,20 @@ def _webhook(
     return Delivery(name, False, error)
 
 
-def _post(client: httpx.Client, url: str, payload: dict[str, Any], secrets: Sequence[str]) -> tuple[str | None, bool]:
-    """POST once; return (error or None, whether a retry may help)."""
+def _post(
+    transport: httpx.HTTPTransport, url: str, payload: dict[str, Any], secrets: Sequence[str], *, timeout_s: float
+) -> tuple[str | None, bool]:
+    """POST once without following redirects; return (error or None, whether a retry may help)."""
+    request = httpx.Request(
+        "POST", url, json=payload, headers={"User-Agent": USER_AGENT},
+        extensions={"timeout": httpx.Timeout(timeout_s).as_dict()},
+    )
     try:
-        response = client.post(url, json=payload)
+        response = transport.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
     except httpx.TransportError as exc:
         return redact(f"{type(exc).__name__}: {exc}", [*secrets, url]), True
     if 200 <= response.status_code < 300:

@@ -17,13 +17,13 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from fractions import Fraction
 from typing import Any
 
 import jsonschema
 import jsonschema.validators
 from jsonschema import Draft202012Validator, ValidationError
 
+from reach_dq.contract.compiled import is_json_integer, is_multiple_of
 from reach_dq.contract.spec import Spec
 from reach_dq.exceptions import ContractError
 
@@ -168,21 +168,14 @@ def value_text(value: Any) -> str:
 
 
 def _is_integer(checker: Any, instance: Any) -> bool:
-    if isinstance(instance, bool):
-        return False
-    if isinstance(instance, decimal.Decimal):
-        return instance.is_finite() and instance == instance.to_integral_value()
-    return Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+    return is_json_integer(instance)
 
 
 def _multiple_of(
     validator: Any, divisor: Any, instance: Any, schema: Any
 ) -> Iterator[ValidationError]:
     """Check multipleOf exactly; a float divisor such as 0.01 is read as its decimal text."""
-    if not validator.is_type(instance, "number"):
-        return
-    exact_divisor = Fraction(str(divisor)) if isinstance(divisor, float) else Fraction(divisor)
-    if exact_divisor and (Fraction(instance) / exact_divisor).denominator != 1:
+    if validator.is_type(instance, "number") and not is_multiple_of(instance, divisor):
         yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
 
 

@@ -3,8 +3,9 @@
 httpx errors become reach-dq fetch errors here and nowhere else. Timeouts, connection errors,
 429 and 500/502/503/504 are transient and retried with exponential backoff. Every other failure
 is terminal and raised at once. Every attempt is handed to the recorder as soon as it completes,
-so bodies never accumulate in memory. Redirects are not followed, so the token never travels to
-another host.
+so the client keeps no body after its attempt. The fetch's recorder queues the bodies for a
+writer thread, up to a limit (``reach_dq.fetch.writer``). Redirects are not followed, so the
+token never travels to another host.
 """
 
 from __future__ import annotations
@@ -236,21 +237,28 @@ class ReachClient:
         """Send ``request`` once as the go-live probe ``name`` and return whatever came back.
 
         Probes test how the partner handles wrong requests, so no status is an error here and
-        nothing is retried. ``token`` replaces the provider's token, and without
+        nothing is retried, with one exception: a probe sent with the run's own token that gets
+        a 401 is sent once more when the token provider renews the token, because that token
+        expired while the probe waited for a connection. ``token`` replaces the provider's token, and without
         ``authenticate`` no Authorization header is sent. The exchange is recorded with ``name``
         in its ``probe`` column. The returned body has every known token, ``token`` included,
         replaced by ``[token]``.
         """
         target = request.target(page_offset=page_offset, page_limit=page_limit)
-        if token is None and authenticate:
+        own_token = token is None and authenticate
+        if own_token:
             token = await self.tokens.current(self)
-        async with self._semaphore:
-            exchange_id = self._next_exchange_id()
-            attempt = await self._exchange(request, target, token=token)
-        self._count(failed=attempt.error is not None)
-        self._record(
-            request, target, exchange_id, 1, attempt, page_offset, page_limit, probe=name
+        exchange_id, attempt = await self._probe_once(
+            request, target, token, name, page_offset, page_limit, attempt_number=1
         )
+        if own_token and attempt.status_code == 401 and await self.tokens.renew(self, token):
+            # The run's own token expired while the probe waited: the probe tests the partner's
+            # handling of the request, not the token, so it is sent once more with the new one.
+            log.info("probe %s: resending with a renewed access token", name)
+            token = await self.tokens.current(self)
+            exchange_id, attempt = await self._probe_once(
+                request, target, token, name, page_offset, page_limit, attempt_number=2
+            )
         content_type = attempt.headers.get("content-type") if attempt.headers else None
         error = str(attempt.error) if attempt.error is not None else attempt.note
         # Probe findings quote bodies, so a token that the partner echoes is masked here.
@@ -259,6 +267,27 @@ class ReachClient:
             body = body.replace(token.get_secret_value(), "[token]")
         return ProbeReply(exchange_id, attempt.status_code, content_type, body, error,
                           attempt.latency_ms)
+
+    async def _probe_once(
+        self,
+        request: PlannedRequest,
+        target: str,
+        token: SecretStr | None,
+        name: str,
+        page_offset: int | None,
+        page_limit: int | None,
+        *,
+        attempt_number: int,
+    ) -> tuple[int, _Attempt]:
+        async with self._semaphore:
+            exchange_id = self._next_exchange_id()
+            attempt = await self._exchange(request, target, token=token)
+        self._count(failed=attempt.error is not None)
+        self._record(
+            request, target, exchange_id, attempt_number, attempt, page_offset, page_limit,
+            probe=name,
+        )
+        return exchange_id, attempt
 
     async def pages(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -42,7 +41,8 @@ from reach_dq.fetch.plan import (
     statement_requests,
     statement_start,
 )
-from reach_dq.fetch.tokens import TokenProvider
+from reach_dq.fetch.tokens import TokenProvider, TokenUnavailableError
+from reach_dq.fetch.writer import SnapshotWriter
 from reach_dq.warehouse.warehouse import FailedOperation, Warehouse, strip_url_secrets
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,10 @@ async def fetch_snapshot(
     fetch discovers companies, budgets and metrics. The snapshot must exist (see
     ``Warehouse.begin_snapshot``), and its final status is left to the caller.
 
+    A ``SnapshotWriter`` thread writes the exchanges in batches while requests go on. Every
+    record is written before this function returns or raises, so the caller may then use the
+    warehouse's connection again.
+
     Raises ``TerminalFetchError`` when the partner rejects the token on user info, or when the
     companies must be discovered and user info fails. Raises ``StoreError`` when the snapshot
     does not exist or recording an exchange fails.
@@ -142,35 +146,9 @@ async def fetch_snapshot(
     if warehouse.snapshot_status(snapshot_id) is None:
         raise StoreError(f"snapshot {snapshot_id!r} does not exist; begin it before fetching")
 
-    recorder = functools.partial(warehouse.record_exchange, snapshot_id)
     log.info("fetching snapshot %s from %s", snapshot_id, strip_url_secrets(request.base_url))
-    async with open_http_client(
-        request.base_url,
-        timeout_s=request.timeout_s,
-        concurrency=request.concurrency,
-        transport=transport,
-    ) as http:
-        client = ReachClient(
-            http,
-            token=request.token,
-            token_provider=request.token_provider,
-            recorder=recorder,
-            max_attempts=request.max_attempts,
-            concurrency=request.concurrency,
-            timeout_s=request.timeout_s,
-            max_body_bytes=request.max_body_bytes,
-            backoff_s=request.backoff_s,
-            max_retry_after_s=request.max_retry_after_s,
-        )
-        run = _SnapshotRun(
-            client,
-            request,
-            progress=progress,
-            max_pages=max_pages or request.max_pages,
-            on_failure=_failure_recorder(warehouse, snapshot_id),
-        )
-        companies = await run.discover_companies()
-        await _run_all(run.fetch_company(company_id) for company_id in companies)
+    with SnapshotWriter(warehouse, snapshot_id) as writer:
+        client, run, companies = await _fetch_all(request, writer, progress, transport, max_pages)
 
     summary = FetchSummary(
         companies, client.exchanges, client.failed_exchanges, run.failed_operations
@@ -186,8 +164,46 @@ async def fetch_snapshot(
     return summary
 
 
-def _failure_recorder(warehouse: Warehouse, snapshot_id: str) -> FailureRecorder:
-    """Return a callback that stores each failed request in ``failed_operations``."""
+async def _fetch_all(
+    request: FetchRequest,
+    writer: SnapshotWriter,
+    progress: Progress | None,
+    transport: httpx.AsyncBaseTransport | None,
+    max_pages: int | None,
+) -> tuple[ReachClient, _SnapshotRun, tuple[str, ...]]:
+    """Fetch user info, then every company; return the client, the run and the companies."""
+    async with open_http_client(
+        request.base_url,
+        timeout_s=request.timeout_s,
+        concurrency=request.concurrency,
+        transport=transport,
+    ) as http:
+        client = ReachClient(
+            http,
+            token=request.token,
+            token_provider=request.token_provider,
+            recorder=writer.record_exchange,
+            max_attempts=request.max_attempts,
+            concurrency=request.concurrency,
+            timeout_s=request.timeout_s,
+            max_body_bytes=request.max_body_bytes,
+            backoff_s=request.backoff_s,
+            max_retry_after_s=request.max_retry_after_s,
+        )
+        run = _SnapshotRun(
+            client,
+            request,
+            progress=progress,
+            max_pages=max_pages or request.max_pages,
+            on_failure=_failure_recorder(writer),
+        )
+        companies = await run.discover_companies()
+        await _run_all(run.fetch_company(company_id) for company_id in companies)
+    return client, run, companies
+
+
+def _failure_recorder(writer: SnapshotWriter) -> FailureRecorder:
+    """Return a callback that queues each failed request for ``failed_operations``."""
 
     def record(request: PlannedRequest, error: str) -> None:
         failure = FailedOperation(
@@ -198,7 +214,7 @@ def _failure_recorder(warehouse: Warehouse, snapshot_id: str) -> FailureRecorder
             path=request.target(),
             error=error,
         )
-        warehouse.record_failed_operation(snapshot_id, failure)
+        writer.record_failed_operation(failure)
 
     return record
 
@@ -240,9 +256,9 @@ class _SnapshotRun:
         self._plan(1)
         try:
             reply = await self._client.send(request, parse=True)
-        except CertificateError as exc:
+        except (CertificateError, TokenUnavailableError) as exc:
             self._fail(request, exc)
-            raise  # every later request to the same host would fail the same way
+            raise  # every later request would fail the same way
         except StatusError as exc:
             if exc.status_code in REJECTED_TOKEN_STATUSES:
                 raise TerminalFetchError(

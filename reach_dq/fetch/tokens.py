@@ -100,6 +100,10 @@ class StaticTokens:
         return (self._token.get_secret_value(),)
 
 
+class TokenUnavailableError(TerminalFetchError):
+    """No access token could be obtained with the client credentials: no request can be sent."""
+
+
 class OAuthTokens:
     """Tokens obtained with a client id and secret, refreshed once when they expire.
 
@@ -126,12 +130,23 @@ class OAuthTokens:
         self._proven = False  # the partner accepted the current access token at least once
         self._refresh_failed = False
         self._spent: set[str] = set()  # every token issued in this run, for redaction
+        self._unavailable: TokenUnavailableError | None = None  # the first failure to obtain
 
     async def current(self, client: ReachClient) -> SecretStr:
-        """Return the access token, obtaining it first or refreshing it once it has expired."""
+        """Return the access token, obtaining it first or refreshing it once it has expired.
+
+        When the first attempt to obtain a token fails, every later call raises the same
+        ``TokenUnavailableError`` at once instead of asking the partner again.
+        """
         async with self._lock:
+            if self._unavailable is not None:
+                raise self._unavailable
             if self._access is None:
-                self._store(await self.obtain(client))
+                try:
+                    self._store(await self.obtain(client))
+                except TokenUnavailableError as exc:
+                    self._unavailable = exc
+                    raise
             elif self._expired() and not self._refresh_failed:
                 await self._renew(client, reason="expired")
             assert self._access is not None  # set by _store, or kept after a failed refresh
@@ -163,7 +178,7 @@ class OAuthTokens:
     async def obtain(self, client: ReachClient) -> TokenGrant:
         """Get a new token pair through the authorization code flow.
 
-        Raises ``TerminalFetchError`` naming the client and the step that failed.
+        Raises ``TokenUnavailableError`` naming the client and the step that failed.
         """
         client_id = self.credentials.client_id
         authorize = PlannedRequest(
@@ -182,12 +197,12 @@ class OAuthTokens:
                 authorize, parse=True, authenticate=False, keep_body=False, probe=self.probe
             )
         except FetchError as exc:
-            raise TerminalFetchError(
+            raise TokenUnavailableError(
                 f"cannot obtain an access token for client {client_id!r}: {exc}"
             ) from exc
         code = reply.document.get("code") if isinstance(reply.document, dict) else None
         if not isinstance(code, str) or not code:
-            raise TerminalFetchError(
+            raise TokenUnavailableError(
                 f"cannot obtain an access token for client {client_id!r}: GET {AUTHORIZE_PATH} "
                 "returned no 'code' string"
             )
@@ -196,7 +211,7 @@ class OAuthTokens:
         try:
             return await self.request_tokens(client, form)
         except FetchError as exc:
-            raise TerminalFetchError(
+            raise TokenUnavailableError(
                 f"cannot obtain an access token for client {client_id!r}: {exc}"
             ) from exc
 

@@ -24,6 +24,9 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2330; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 th, td { border: 1px solid #c9ced8; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+/* Partner bodies and URLs have no spaces, so cells may break anywhere to fit the window. */
+td { overflow-wrap: anywhere; }
+th, code { overflow-wrap: normal; }
 th { background: #eef1f6; }
 .ready { color: #1a7f37; } .not-ready { color: #a4161a; } .not-evaluated { color: #57606a; }
 """

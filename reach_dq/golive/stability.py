@@ -70,10 +70,8 @@ async def _compare(
         return Finding(CHECK_STABILITY, Category.RELIABILITY, dataset, Outcome.NOT_EVALUATED,
                        f"{label}: no first pull to compare", company_id)
     if cases:
-        first = cases[0]
-        message = (f"{label}: the second pull differs from the first in {len(cases)} rows; "
-                   f"first: {first.account_id} {first.date} {first.basis}: {first.expected} "
-                   f"then {first.actual}")
+        message = (f"{label}: the second pull differs from the first in {len(cases)} "
+                   f"{'case' if len(cases) == 1 else 'cases'}; first: {_describe(cases[0])}")
         return Finding(CHECK_STABILITY, Category.RELIABILITY, dataset, Outcome.FAILED, message,
                        company_id, failure_count=len(cases), failure_cases=tuple(cases))
     message = f"{label}: {compared} statements pulled twice are identical"
@@ -117,6 +115,13 @@ def _by_key(rows: Iterable[Row]) -> dict[tuple[str, str], Decimal | None]:
         previous = table.get((account_id, date))
         table[(account_id, date)] = amount if previous is None else previous + (amount or 0)
     return table
+
+
+def _describe(case: FailureCase) -> str:
+    """Describe a changed row by account and month, or a failed second request by its request."""
+    if case.account_id is None:
+        return f"{case.field} {case.basis}: expected {case.expected}, got {case.actual}"
+    return f"{case.account_id} {case.date} {case.basis}: {case.expected} then {case.actual}"
 
 
 def _text(amount: Decimal | None) -> str:

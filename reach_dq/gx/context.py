@@ -78,7 +78,7 @@ def validate_frame(
 
     needed = suite_file.columns() | set(INDEX_COLUMNS)
     columns = [column for column in frame.columns if column in needed]
-    data = frame.loc[:, columns].reset_index(drop=True)
+    data = _suite_data(frame, columns)
 
     source = cast("PandasDatasource", context.data_sources.get(DATA_SOURCE_NAME))
     asset = source.add_dataframe_asset(suite_file.dataset)
@@ -118,6 +118,17 @@ def build_docs(context: EphemeralDataContext, docs_dir: Path) -> Path:
         raise PublishError(f"GX data docs were built but {str(index)!r} is missing")
     log.info("built GX data docs at %s", index)
     return index
+
+
+def _suite_data(frame: pandas.DataFrame, columns: list[str]) -> pandas.DataFrame:
+    """Return the suite's columns with a 0..n-1 index, copying only when ``frame`` differs."""
+    import pandas
+
+    index = frame.index
+    plain_index = isinstance(index, pandas.RangeIndex) and index.start == 0 and index.step == 1
+    if plain_index and list(frame.columns) == columns:
+        return frame  # GX only reads the frame, so the caller's frame is passed as it is
+    return frame.loc[:, columns].reset_index(drop=True)
 
 
 def _result_format(columns: list[str]) -> dict[str, Any]:

@@ -23,6 +23,9 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2330; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
 th, td { border: 1px solid #c9ced8; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+/* Partner bodies and URLs have no spaces, so cells may break anywhere to fit the window. */
+td { overflow-wrap: anywhere; }
+th, code { overflow-wrap: normal; }
 th { background: #eef1f6; }
 .failed { color: #a4161a; } .warning { color: #9a6700; }
 .not_evaluated { color: #57606a; } .passed { color: #1a7f37; }
@@ -85,10 +88,19 @@ def render_page(
 
 def _snapshot_table(snapshot: Mapping[str, Any]) -> str:
     rows = "".join(
-        f"<tr><th>{escape(str(name))}</th><td>{escape(str(value))}</td></tr>"
+        f"<tr><th>{escape(str(name))}</th><td>{escape(_snapshot_value(value))}</td></tr>"
         for name, value in snapshot.items()
     )
     return f"<table>{rows}</table>"
+
+
+def _snapshot_value(value: object) -> str:
+    """Return a snapshot field as page text: ``-`` for none, a list as comma-separated items."""
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return str(value)
 
 
 def _summary_table(findings: Sequence[Finding]) -> str:

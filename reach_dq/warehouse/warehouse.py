@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,10 @@ from reach_dq.warehouse.ddl import create_tables, table_columns
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
+# DuckDB lets one process write a file, or several read it. A reader such as ``reach-dq status``
+# keeps the file open for about a second, so opening it waits up to LOCK_WAIT_S before it fails.
+LOCK_WAIT_S = 10.0
+LOCK_RETRY_S = 0.25
 SNAPSHOT_STATUSES = ("running", "complete", "incomplete", "failed")
 FINISHED_STATUSES = ("complete", "incomplete", "failed")
 
@@ -97,6 +102,16 @@ _INSERT_EXCHANGE = (
 )
 
 
+# Table and columns of the multi-row inserts of ``Warehouse.record_batch``.
+_EXCHANGE_TABLE = f"INSERT INTO http_exchanges (snapshot_id, {', '.join(_EXCHANGE_COLUMNS)})"
+_BODY_TABLE = "INSERT INTO raw_responses (snapshot_id, exchange_id, body)"
+_FAILURE_TABLE = (
+    "INSERT INTO failed_operations (snapshot_id, operation_id, dataset, company_id, method, "
+    "path, error, failed_at)"
+)
+BATCH_ROWS = 100  # rows per INSERT statement: 2,300 parameters for http_exchanges
+
+
 @dataclasses.dataclass(frozen=True)
 class FailedOperation:
     """One request of the fetch that failed for good: a row of ``failed_operations``."""
@@ -149,11 +164,7 @@ class Warehouse:
         target = str(path)
         if target != MEMORY:
             _create_parent(Path(target))
-        try:
-            connection = duckdb.connect(target)
-        except duckdb.Error as exc:
-            raise StoreError(_open_failure_message(target, exc)) from exc
-
+        connection = _connect(target)
         try:
             create_tables(connection)
         except duckdb.Error as exc:
@@ -241,6 +252,52 @@ class Warehouse:
 
         action = f"record exchange {exchange.exchange_id} of snapshot {snapshot_id!r}"
         self._transaction(action, write)
+
+    def record_batch(
+        self,
+        snapshot_id: str,
+        exchanges: Sequence[tuple[ExchangeRecord, str | None]],
+        failures: Sequence[tuple[FailedOperation, dt.datetime]] = (),
+    ) -> None:
+        """Store many HTTP attempts with their bodies, and failed operations, in one transaction.
+
+        ``exchanges`` pairs each attempt with its body (None when no body is kept), and
+        ``failures`` pairs each failed operation with the time it failed. Rows go in as
+        multi-row ``INSERT ... VALUES`` statements of at most ``BATCH_ROWS`` rows, because
+        DuckDB's ``executemany`` runs one statement per row.
+        """
+        exchange_rows = [
+            [snapshot_id, *(getattr(exchange, name) for name in _EXCHANGE_COLUMNS)]
+            for exchange, _ in exchanges
+        ]
+        body_rows = [
+            [snapshot_id, exchange.exchange_id, body]
+            for exchange, body in exchanges
+            if body is not None
+        ]
+        failure_rows = [
+            [snapshot_id, *dataclasses.astuple(failure), failed_at] for failure, failed_at in failures
+        ]
+
+        def write() -> None:
+            self._insert_rows(_EXCHANGE_TABLE, exchange_rows)
+            self._insert_rows(_BODY_TABLE, body_rows)
+            self._insert_rows(_FAILURE_TABLE, failure_rows)
+
+        action = (
+            f"record {len(exchange_rows)} exchanges and {len(failure_rows)} failed operations "
+            f"of snapshot {snapshot_id!r}"
+        )
+        self._transaction(action, write)
+
+    def _insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        for start in range(0, len(rows), BATCH_ROWS):
+            chunk = rows[start : start + BATCH_ROWS]
+            placeholders = "(" + ", ".join("?" * len(chunk[0])) + ")"
+            parameters = [value for row in chunk for value in row]
+            self.connection.execute(
+                f"{table} VALUES {', '.join([placeholders] * len(chunk))}", parameters
+            )
 
     def finish_snapshot(self, snapshot_id: str, status: str) -> None:
         """Set the final status (complete, incomplete or failed) and the finish time."""
@@ -376,6 +433,19 @@ def _create_parent(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the folder of warehouse {str(path)!r}: {exc}") from exc
+
+
+def _connect(target: str) -> duckdb.DuckDBPyConnection:
+    """Open ``target``, retrying for up to ``LOCK_WAIT_S`` while another process has it open."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(target)
+        except duckdb.Error as exc:
+            if "Could not set lock" not in str(exc) or time.monotonic() >= deadline:
+                raise StoreError(_open_failure_message(target, exc)) from exc
+            log.info("warehouse %s is open in another process; retrying in %s s", target, LOCK_RETRY_S)
+        time.sleep(LOCK_RETRY_S)
 
 
 def _open_failure_message(path: str, exc: duckdb.Error) -> str:

@@ -2,7 +2,7 @@
 
 The healthy partner is reached with an OAuth client id and secret, the other with a token.
 Night 1 both partners are healthy. Night 2 the second partner returns its chart of accounts
-0.6 s late, which only the latency drift check detects. Night 3 the fault is gone again. A
+1.0 s late, which only the latency drift check detects. Night 3 the fault is gone again. A
 webhook receiver on 127.0.0.1 counts the alerts of each night. A fourth run validates only a
 partner whose server is down, whose failure must be alerted without stopping the job.
 """

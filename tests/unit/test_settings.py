@@ -86,8 +86,8 @@ def test_read_token_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as error:
         read_token("REACH_DQ_TEST_TOKEN")
     assert str(error.value) == (
-        "environment variable 'REACH_DQ_TEST_TOKEN' (named by --token-env) is not set or empty; "
-        "export the partner's access token in it"
+        "environment variable 'REACH_DQ_TEST_TOKEN' (named by --token-env, or by token_env in a "
+        "nightly config) is not set or empty; export the partner's access token in it"
     )
 
 
@@ -102,3 +102,11 @@ def test_parse_as_of_rejects_other_formats() -> None:
     with pytest.raises(ConfigError) as error:
         parse_as_of("04/12/2026")
     assert str(error.value) == "--as-of must be a date written YYYY-MM-DD, got '04/12/2026'"
+
+
+def test_parse_as_of_names_impossible_date() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_as_of("2026-02-30")
+    assert str(error.value) == (
+        "--as-of '2026-02-30' is not a calendar date: day is out of range for month"
+    )

@@ -6,7 +6,7 @@ import time
 
 from reach_dq.partner.faults.base import Body, Fault, FaultRequest
 
-SLOWDOWN_SECONDS = 0.6  # well under the 2-second latency budget of the go-live checks
+SLOWDOWN_SECONDS = 1.0  # well under the 2-second latency budget of the go-live checks
 
 
 def _slow_down(request: FaultRequest, body: Body) -> Body:

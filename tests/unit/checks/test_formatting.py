@@ -432,3 +432,76 @@ def test_operation_missing_from_document(snapshot: Snapshot, tmp_path: Path) -> 
         f"{str(tmp_path / 'official.yaml')!r} has no operation 'listClasses' and none matching "
         "GET /companies/C001/classes"
     )
+
+
+# --- one pass over the bodies for both checks ---------------------------------------------
+
+
+def add_mixed_bodies(snapshot: Snapshot) -> None:
+    """Add clean bodies for two companies and one broken body of every kind."""
+    snapshot.add("getUserInfo", USER_INFO, company_id=None)
+    snapshot.add_clean_company("C001")
+    snapshot.add_clean_company("C002")
+    rows = [
+        {"AccountId": "4000", "Date": "2025-02-30", "Amount": 1},
+        {"AccountId": "4100", "Date": "2025-01-31", "Amount": "2", "Memo": "m"},
+        {"AccountId": "", "Date": "2025-01-31"},
+    ]
+    snapshot.add("getProfitAndLoss", {"Data": rows, "Currency": "USD"}, company_id="C002",
+                 basis="CASH")
+    snapshot.add("listClasses", {"Data": [], "Pagination": {"offset": 0, "limit": 0, "total": 0}},
+                 company_id="C002")
+    snapshot.add("getCompany", {"CompanyId": "C002", "CompanyName": "Acme",
+                                "FiscalMonthEnd": 12.5, "Currency": "usd"}, company_id="C002")
+    snapshot.add("listDepartments", "{", company_id="C002")
+    snapshot.add("getBalanceSheet", '{"Data": [{"AccountId": "1", "Date": "2025-01-31", '
+                 '"Amount": Infinity}]}', company_id="C002")
+
+
+def test_compiled_path_matches_full_validation(
+    snapshot: Snapshot, spec: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_mixed_bodies(snapshot)
+    compiled = snapshot.run(spec)
+    monkeypatch.setattr("checks.formatting.compile_clean_check", lambda schema: None)
+    full = snapshot.run(spec)
+
+    assert compiled == full
+    assert sum(f.outcome is Outcome.FAILED for f in compiled) == 5
+    assert sum(f.outcome is Outcome.WARNING for f in compiled) == 1
+    assert sum(f.outcome is Outcome.PASSED for f in compiled) == 36
+
+
+def test_extra_fields_alone_matches_pair(snapshot: Snapshot, spec: Spec) -> None:
+    add_mixed_bodies(snapshot)
+    context = CheckContext(snapshot.connection, SNAPSHOT, spec, MONTH, MONTH, MONTH)
+    _, extra_check = formatting_checks()
+    alone = run_checks([extra_check], context)
+    paired = [f for f in snapshot.run(spec) if f.check == CHECK_EXTRA_FIELDS]
+
+    assert alone == paired
+
+
+def test_repeated_check_reads_bodies_again(snapshot: Snapshot, spec: Spec) -> None:
+    snapshot.add_clean_company("C001")
+    context = CheckContext(snapshot.connection, SNAPSHOT, spec, MONTH, MONTH, MONTH)
+    checks = formatting_checks()
+    run_checks(checks[:1], context)
+    snapshot.add("getCompany", {"CompanyId": "C001", "CompanyName": "Acme",
+                                "FiscalMonthEnd": 12, "Currency": "USD", "Region": "EU"})
+    findings = run_checks(checks, context)
+
+    assert one(findings, CHECK_EXTRA_FIELDS, "company").outcome is Outcome.WARNING
+
+
+def test_other_context_not_served_earlier_pass(snapshot: Snapshot, spec: Spec) -> None:
+    snapshot.add_clean_company("C001")
+    checks = formatting_checks()
+    first = CheckContext(snapshot.connection, SNAPSHOT, spec, MONTH, MONTH, MONTH)
+    run_checks(checks[:1], first)
+    snapshot.add("getCompany", {"CompanyId": "C001", "CompanyName": "Acme",
+                                "FiscalMonthEnd": 12, "Currency": "USD", "Region": "EU"})
+    second = CheckContext(snapshot.connection, SNAPSHOT, spec, MONTH, MONTH, MONTH)
+    findings = run_checks(checks[1:], second)
+
+    assert one(findings, CHECK_EXTRA_FIELDS, "company").outcome is Outcome.WARNING

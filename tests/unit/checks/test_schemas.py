@@ -11,6 +11,7 @@ import pytest
 
 from checks.schemas import (
     SCHEMAS,
+    read_check_frame,
     read_snapshot_frame,
     schema_checks,
     snapshot_company_ids,
@@ -546,3 +547,105 @@ def test_snapshot_company_ids_merge_sources(warehouse: duckdb.DuckDBPyConnection
     insert_rows(warehouse, "cash_flow", [statement_row(company_id="C004")], snapshot_id="snap-0")
 
     assert snapshot_company_ids(warehouse, SNAPSHOT_ID) == ["C001", "C002", "C003"]
+
+
+def test_check_frame_reads_schema_columns(warehouse: duckdb.DuckDBPyConnection) -> None:
+    insert_rows(warehouse, "balance_sheet", [statement_row()])
+
+    frame = read_check_frame(warehouse, BY_NAME["balance_sheet"], SNAPSHOT_ID)
+
+    assert list(frame.columns) == [
+        "snapshot_id",
+        "company_id",
+        "basis",
+        "budget_id",
+        "class_id",
+        "department_id",
+        "account_id",
+        "date",
+        "amount",
+    ]
+
+
+def test_check_frame_marks_amounts_without_values(warehouse: duckdb.DuckDBPyConnection) -> None:
+    rows = [
+        statement_row(amount=Decimal("-98765432109876543.21")),
+        statement_row(account_id="5000", amount=None),
+    ]
+    insert_rows(warehouse, "balance_sheet", rows)
+
+    frame = read_check_frame(warehouse, BY_NAME["balance_sheet"], SNAPSHOT_ID)
+
+    assert str(frame["amount"].dtype) == "boolean"
+    assert frame["amount"].tolist() == [True, pd.NA]
+
+
+def test_check_frame_sorts_by_exchange(warehouse: duckdb.DuckDBPyConnection) -> None:
+    rows = [
+        statement_row(exchange_id=2, account_id="5000"),
+        statement_row(exchange_id=1, account_id="4000"),
+    ]
+    insert_rows(warehouse, "cash_flow", rows)
+
+    frame = read_check_frame(warehouse, BY_NAME["cash_flow"], SNAPSHOT_ID)
+
+    assert frame["account_id"].tolist() == ["4000", "5000"]
+
+
+def test_check_schema_keeps_decimal_check() -> None:
+    frame = pd.DataFrame(
+        {
+            "snapshot_id": [SNAPSHOT_ID],
+            "company_id": ["C001"],
+            "basis": ["CASH"],
+            "account_id": ["4000"],
+            "date": pd.to_datetime([FIRST]),
+            "amount": pd.Series([1200.5], dtype=object),
+        }
+    )
+
+    cases = validate_frame(BY_NAME["cash_flow"], frame)
+
+    assert [case.expected for case in cases] == ["finite decimal.Decimal"]
+
+
+def test_failure_cases_split_by_company(
+    warehouse: duckdb.DuckDBPyConnection, make_context: ContextFactory
+) -> None:
+    rows = [
+        statement_row(),
+        statement_row(company_id="C002", basis="accrual"),
+        statement_row(company_id="C002", account_id="5000", amount=None),
+        statement_row(company_id="C003", account_id="5000"),
+    ]
+    insert_rows(warehouse, "profit_and_loss", rows)
+
+    findings = run(make_context(FIRST, LAST))
+
+    assert findings["profit_and_loss", "C001"].outcome is Outcome.PASSED
+    assert findings["profit_and_loss", "C001"].message == (
+        "profit_and_loss: no schema failures in 1 row of C001"
+    )
+    second = findings["profit_and_loss", "C002"]
+    assert [(case.field, case.actual) for case in second.failure_cases] == [
+        ("basis", "accrual"),
+        ("amount", "null"),
+    ]
+    assert findings["profit_and_loss", "C002"].message == (
+        "profit_and_loss: 2 schema failures in 2 rows of C002; "
+        "first: basis 'accrual', expected isin(('ACCRUAL', 'CASH'))"
+    )
+    assert findings["profit_and_loss", "C003"].outcome is Outcome.PASSED
+
+
+def test_rows_without_company_get_own_finding(
+    warehouse: duckdb.DuckDBPyConnection, make_context: ContextFactory
+) -> None:
+    insert_rows(warehouse, "balance_sheet", [statement_row(), statement_row(company_id=None)])
+
+    finding = run(make_context(FIRST, LAST))["balance_sheet", None]
+
+    assert finding.outcome is Outcome.FAILED
+    assert finding.message == (
+        "balance_sheet: 1 schema failure in 1 row; first: company_id null, expected not_nullable"
+    )

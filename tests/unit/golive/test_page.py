@@ -32,3 +32,15 @@ def test_page_shows_verdict_and_rows(tmp_path: Path) -> None:
     assert '<a href="index.html">' in html
     assert "http://" not in html
     assert "https://" not in html
+
+
+def test_page_wraps_long_partner_bodies() -> None:
+    body = '{"Data":[' + '{"AccountId":"ACC8000"},' * 40 + "]}"
+    failed = Finding("pagination.offset_past_end", Category.FORMATTING, "chart_of_accounts",
+                     Outcome.FAILED, f"first: 200 {body}", "C001",
+                     failure_count=1, failure_cases=(FailureCase(actual=body),))
+
+    html = render_golive_page({"snapshot_id": "s1"}, build_scorecard([failed]))
+
+    assert "td { overflow-wrap: anywhere; }" in html
+    assert "th, code { overflow-wrap: normal; }" in html

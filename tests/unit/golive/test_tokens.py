@@ -14,7 +14,13 @@ from pydantic import SecretStr
 from reach_dq.exceptions import ConfigError
 from reach_dq.fetch.client import ReachClient, StatusError, open_http_client
 from reach_dq.fetch.plan import planned
-from reach_dq.fetch.tokens import ClientCredentials, OAuthTokens, StaticTokens, token_provider
+from reach_dq.fetch.tokens import (
+    ClientCredentials,
+    OAuthTokens,
+    StaticTokens,
+    TokenUnavailableError,
+    token_provider,
+)
 from reach_dq.golive.oauth import renewal_finding
 from reach_dq.findings import Outcome
 
@@ -231,3 +237,68 @@ def test_probe_reply_masks_echoed_token() -> None:
     assert reply.status_code == 401
     assert reply.body == '{"Message":"invalid token [token]"}'
     assert records[0][0].probe == "auth.invalid_token"
+
+
+def run_probe_after_send(partner: FakeOAuthPartner, tokens: Any) -> tuple[Any, list[Any]]:
+    """Send one user-info request, then one probe with the run's own token."""
+    records: list[Any] = []
+
+    async def main() -> Any:
+        transport = httpx.MockTransport(partner.handle)
+        async with open_http_client(BASE_URL, timeout_s=5, concurrency=1,
+                                    transport=transport) as http:
+            client = ReachClient(http, token_provider=tokens, max_attempts=3, concurrency=1,
+                                 timeout_s=5, recorder=lambda record, body: records.append(record))
+            await client.send(planned("getUserInfo"), parse=True)
+            return await client.probe(planned("getUserInfo"), name="stability.closed_months")
+
+    return asyncio.run(main()), records
+
+
+def test_probe_on_expired_token_resent() -> None:
+    partner = FakeOAuthPartner(reject_after=1)
+    tokens = OAuthTokens(CREDENTIALS)
+
+    reply, records = run_probe_after_send(partner, tokens)
+
+    assert reply.status_code == 200
+    probes = [(record.attempt, record.status_code) for record in records if record.probe]
+    assert probes == [(1, 401), (2, 200)]
+
+
+def test_probe_with_static_token_not_resent() -> None:
+    partner = FakeOAuthPartner(reject_after=1)
+    partner.uses["static-1"] = 0
+
+    reply, records = run_probe_after_send(partner, StaticTokens(SecretStr("static-1")))
+
+    assert reply.status_code == 401
+    probes = [(record.attempt, record.status_code) for record in records if record.probe]
+    assert probes == [(1, 401)]
+
+
+def test_wrong_client_secret_asked_once() -> None:
+    partner = FakeOAuthPartner()
+    tokens = OAuthTokens(ClientCredentials("client-1", SecretStr("wrong-secret")))
+
+    async def main() -> list[Exception]:
+        transport = httpx.MockTransport(partner.handle)
+        async with open_http_client(BASE_URL, timeout_s=5, concurrency=1,
+                                    transport=transport) as http:
+            client = ReachClient(http, token_provider=tokens, max_attempts=3, concurrency=1,
+                                 timeout_s=5, recorder=lambda record, body: None)
+            errors: list[Exception] = []
+            for _ in range(2):
+                with pytest.raises(TokenUnavailableError) as caught:
+                    await client.send(planned("getUserInfo"), parse=True)
+                errors.append(caught.value)
+            return errors
+
+    first, second = asyncio.run(main())
+
+    assert partner.paths == ["/oauth2/authorize", "/oauth2/token"]
+    assert second is first
+    assert str(first) == (
+        "cannot obtain an access token for client 'client-1': POST /oauth2/token returned "
+        "HTTP 401, expected 2xx"
+    )

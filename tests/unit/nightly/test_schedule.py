@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 
 from reach_dq.exceptions import ConfigError
-from reach_dq.schedule import cron_schedule, load_deployment
+from reach_dq.schedule import cron_schedule, load_deployment, prepare_prefect_environment
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 
@@ -86,3 +87,33 @@ def test_invalid_cron_named(tmp_path: Path) -> None:
         f"{path}: deployments['nightly'].schedules[0]: Invalid cron string: \"61 2 * * *\" "
         "(cron '61 2 * * *', timezone 'Europe/Berlin')"
     )
+
+
+PREFECT_VARIABLES = (
+    "PREFECT_HOME",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "DO_NOT_TRACK",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+)
+
+
+def unset_prefect_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PREFECT_VARIABLES:
+        monkeypatch.setenv(name, "")  # recorded, so the variable is restored after the test
+        monkeypatch.delenv(name)
+
+
+def test_prefect_environment_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unset_prefect_variables(monkeypatch)
+    prepare_prefect_environment(tmp_path / "prefect")
+    assert os.environ["PREFECT_HOME"] == str((tmp_path / "prefect").resolve())
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert os.environ["DO_NOT_TRACK"] == "1"
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "120"
+
+
+def test_prefect_environment_keeps_user_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unset_prefect_variables(monkeypatch)
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "45")
+    prepare_prefect_environment(tmp_path / "prefect")
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "45"

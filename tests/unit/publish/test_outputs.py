@@ -52,6 +52,14 @@ def test_html_page_escapes_partner_text(tmp_path: Path) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
 
+def test_html_page_snapshot_without_partner(tmp_path: Path) -> None:
+    snapshot = {**SNAPSHOT, "partner": None, "requested_companies": ["C001", "C002"]}
+    page = write_findings_page(tmp_path / "index.html", snapshot=snapshot, findings=[PASSED], gx_docs_index=None)
+    html = page.read_text()
+    assert "<tr><th>partner</th><td>-</td></tr>" in html
+    assert "<tr><th>requested_companies</th><td>C001, C002</td></tr>" in html
+
+
 def test_html_page_links_gx_docs_relatively(tmp_path: Path) -> None:
     gx_index = tmp_path / "gx" / "index.html"
     page = write_findings_page(tmp_path / "index.html", snapshot=SNAPSHOT, findings=[PASSED], gx_docs_index=gx_index)

@@ -11,6 +11,7 @@ import pytest
 from reach_dq.datasets import DATASETS
 from reach_dq.exceptions import StoreError
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
+from reach_dq.warehouse import warehouse as warehouse_module
 from reach_dq.warehouse.warehouse import ExchangeRecord, Warehouse, strip_url_secrets
 from tests.unit.warehouse.conftest import begin
 
@@ -101,7 +102,8 @@ def test_open_rejects_file_that_is_not_duckdb(tmp_path: Path) -> None:
     )
 
 
-def test_open_names_process_holding_lock(tmp_path: Path) -> None:
+def test_open_names_process_holding_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warehouse_module, "LOCK_WAIT_S", 0.5)
     path = tmp_path / "warehouse.duckdb"
     Warehouse.open(path).close()
     holder = subprocess.Popen(
@@ -131,6 +133,29 @@ def test_open_names_process_holding_lock(tmp_path: Path) -> None:
         "process to finish or use another warehouse path (IO Error: Could not set lock on file"
     )
     assert f"(PID {holder.pid})" in message
+
+
+def test_open_waits_for_brief_reader(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    Warehouse.open(path).close()
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('ready', flush=True); time.sleep(1); c.close()",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None
+        assert reader.stdout.readline() == "ready\n"
+        with Warehouse.open(path) as warehouse:
+            assert warehouse.snapshot_status("none") is None
+    finally:
+        reader.wait(timeout=10)
 
 
 def test_open_in_memory() -> None:
