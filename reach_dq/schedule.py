@@ -4,13 +4,15 @@ The deployment's name, cron, time zone, tags and description come from prefect.y
 ``config_path`` parameter is the absolute path of the config file given on the command line. The
 serving process polls the Prefect server named by ``PREFECT_API_URL`` and runs each scheduled
 or manually triggered flow run in a child process. Stopping it (Ctrl-C or SIGTERM) pauses the
-deployment's schedule, because Prefect's ``serve`` does so on shutdown; starting it again
-resumes the schedule.
+deployment's schedule. Prefect's ``serve`` pauses it on a clean shutdown, and this module pauses
+it once more after ``serve`` returns, because a signal that lands while Prefect handles a
+finished flow run can end ``serve`` without its pause. Starting it again resumes the schedule.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 import yaml
 
 from reach_dq.exceptions import ConfigError
+
+log = logging.getLogger(__name__)
 
 ENTRYPOINT = "flows/nightly.py:nightly_flow"  # the one flow this command serves
 DEFAULT_DEPLOYMENT = "nightly"
@@ -130,4 +134,20 @@ def serve_nightly(*, config_path: Path, prefect_file: Path, deployment: str = DE
         description=spec.description,
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    serve(runner_deployment, pause_on_shutdown=True)
+    try:
+        serve(runner_deployment, pause_on_shutdown=True)
+    finally:
+        pause_deployment(f"{nightly_flow.name}/{spec.name}")
+
+
+def pause_deployment(name: str) -> None:
+    """Pause the deployment ``name`` (flow/deployment) on the Prefect server; log a failure."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.pause_deployment(client.read_deployment_by_name(name).id)
+    except Exception as exc:  # noqa: BLE001  # shutting down: report, never mask the exit
+        log.warning("could not pause the deployment %r: %s", name, exc)
+        return
+    log.info("paused the deployment %r", name)
