@@ -164,7 +164,7 @@ def scheduled_run(prefect_server: str, tmp_path_factory: pytest.TempPathFactory)
                 registered = wait_for_deployment(folder, prefect_server, schedule, log_path)
                 run = prefect_client(folder, prefect_server, "run", DEPLOYMENT, "240")
             finally:
-                stop(schedule, signal.SIGINT)
+                stop(schedule, signal.SIGTERM)
         after_stop = prefect_client(folder, prefect_server, "describe", DEPLOYMENT)
     return {"folder": folder, "registered": registered, "run": run, "after_stop": after_stop,
             "log": log_path.read_text()}
