@@ -9,8 +9,8 @@ company.
 
 A check reads the columns its schema needs for the whole snapshot in one query, validates them
 once with ``lazy=True`` and then splits the failure cases by company, so it returns one finding
-per company. Bad data never raises; only a table that cannot be read or validated does, and the
-runner then records the check as not_evaluated.
+per company. Bad data becomes failure cases, not an exception. Only a table that cannot be read
+or validated raises, and the runner then records the check as not_evaluated.
 """
 
 from __future__ import annotations
