@@ -25,24 +25,31 @@ BENCH_TOKEN_ENV = "REACH_DQ_BENCH_TOKEN"
 
 
 class _Timeline(logging.Handler):
-    """Collect the end time of each check and GX suite from the engine's INFO log records."""
+    """Collect the end time of each check and GX suite from the engine's INFO log records.
 
-    def __init__(self, started: float) -> None:
+    The validate stage works in two threads at the same time, so each thread is a lane, and a
+    part lasts from the lane's previous mark to its own.
+    """
+
+    def __init__(self, started: float, *, second_thread: str) -> None:
         super().__init__(logging.INFO)
         self.started = started
-        self.marks: list[tuple[str, float]] = []
+        self.second_thread = second_thread  # the name prefix of the stage's second thread
+        self.marks: list[tuple[str, str, float]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         label = _mark_label(record)
         if label is not None:
-            self.marks.append((label, time.perf_counter() - self.started))
+            second = record.threadName.startswith(self.second_thread)
+            lane = "second thread" if second else "main thread"
+            self.marks.append((lane, label, time.perf_counter() - self.started))
 
     def parts(self) -> list[list[Any]]:
-        """Return [label, seconds] for each mark: the time since the mark before it."""
-        parts, previous = [], 0.0
-        for label, at in self.marks:
-            parts.append([label, round(at - previous, 3)])
-            previous = at
+        """Return [label, seconds, lane] for each mark: the time since its lane's last mark."""
+        parts, previous = [], collections.defaultdict(float)
+        for lane, label, at in self.marks:
+            parts.append([label, round(at - previous[lane], 3), lane])
+            previous[lane] = at
         return parts
 
 
@@ -103,7 +110,7 @@ def validate(
     engine_log = logging.getLogger("reach_dq")
     engine_log.setLevel(logging.INFO)
     started = time.perf_counter()
-    timeline = _Timeline(started)
+    timeline = _Timeline(started, second_thread=pipeline.SECOND_THREAD)
     engine_log.addHandler(timeline)
     validation = pipeline.validate(options, snapshot_id)
     seconds = time.perf_counter() - started

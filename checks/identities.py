@@ -111,6 +111,20 @@ lines AS (
     LEFT JOIN accounts AS a ON a.company_id = r.company_id AND a.account_id = r.account_id
     WHERE r.date IS NOT NULL AND r.basis IS NOT NULL
 ),
+-- The identities add up lines by company, basis and month, so they read these sums: one row per
+-- statement, company, basis, month and kind of account instead of one per account. DECIMAL sums
+-- are exact, so a sum of these sums equals the sum of the lines.
+monthly AS (
+    SELECT
+        statement, company_id, basis, date, is_cash, unclassified,
+        sum(signed) AS signed_sum,
+        count(signed) AS signed_count,
+        sum(amount) AS amount_sum,
+        count(amount) AS amount_count,
+        count(*) AS row_count
+    FROM lines
+    GROUP BY ALL
+),
 months AS (
     SELECT CAST(last_day(month_start) AS DATE) AS month_end
     FROM generate_series(
@@ -148,7 +162,7 @@ fiscal AS (
 ),
 bases AS (
     SELECT DISTINCT company_id, basis
-    FROM lines
+    FROM monthly
     WHERE statement IN ('balance_sheet', 'profit_and_loss')
       AND date BETWEEN $first_month AND $last_month
 ),
@@ -163,8 +177,8 @@ evaluated AS (
     CROSS JOIN months AS m
 ),
 excluded AS (
-    SELECT l.company_id, count(*) AS excluded_rows
-    FROM lines AS l
+    SELECT l.company_id, sum(l.row_count) AS excluded_rows
+    FROM monthly AS l
     JOIN fiscal AS f ON f.company_id = l.company_id
     WHERE l.unclassified
       AND l.date <= $last_month
@@ -179,15 +193,15 @@ SELECT
     e.company_id,
     e.basis,
     e.month_end AS date,
-    coalesce(sum(l.signed) FILTER (WHERE l.statement = 'balance_sheet'), 0) AS actual,
-    coalesce(sum(l.signed) FILTER (WHERE l.statement = 'profit_and_loss'), 0) AS expected,
-    count(l.signed) AS line_count,
-    coalesce(any_value(x.excluded_rows), 0) AS excluded_rows
+    coalesce(sum(l.signed_sum) FILTER (WHERE l.statement = 'balance_sheet'), 0) AS actual,
+    coalesce(sum(l.signed_sum) FILTER (WHERE l.statement = 'profit_and_loss'), 0) AS expected,
+    CAST(coalesce(sum(l.signed_count), 0) AS BIGINT) AS line_count,
+    CAST(coalesce(any_value(x.excluded_rows), 0) AS BIGINT) AS excluded_rows
 FROM evaluated AS e
-LEFT JOIN lines AS l
+LEFT JOIN monthly AS l
     ON l.company_id = e.company_id
     AND l.basis = e.basis
-    AND l.signed IS NOT NULL
+    AND l.signed_count > 0
     AND (
         (l.statement = 'balance_sheet' AND l.date = e.month_end)
         OR (l.statement = 'profit_and_loss' AND l.date BETWEEN e.year_start AND e.month_end)
@@ -205,7 +219,7 @@ _CASH_FLOW_VS_CHANGE_IN_CASH_SQL = f"""
 WITH {_LINES_SQL},
 bases AS (
     SELECT DISTINCT company_id, basis
-    FROM lines
+    FROM monthly
     WHERE date BETWEEN $first_month AND $last_month
 ),
 evaluated AS (
@@ -218,8 +232,8 @@ evaluated AS (
     CROSS JOIN months AS m
 ),
 excluded AS (
-    SELECT company_id, count(*) AS excluded_rows
-    FROM lines
+    SELECT company_id, sum(row_count) AS excluded_rows
+    FROM monthly
     WHERE unclassified
       AND date <= $last_month
       AND (
@@ -233,24 +247,29 @@ SELECT
     e.company_id,
     e.basis,
     e.month_end AS date,
-    coalesce(sum(l.signed) FILTER (WHERE l.statement <> 'balance_sheet'), 0) AS actual,
-    coalesce(sum(l.amount) FILTER (WHERE l.statement = 'balance_sheet' AND l.date = e.month_end), 0)
+    coalesce(sum(l.signed_sum) FILTER (WHERE l.statement <> 'balance_sheet'), 0) AS actual,
+    coalesce(
+        sum(l.amount_sum) FILTER (WHERE l.statement = 'balance_sheet' AND l.date = e.month_end), 0
+    )
         - coalesce(
-            sum(l.amount) FILTER (
+            sum(l.amount_sum) FILTER (
                 WHERE l.statement = 'balance_sheet' AND l.date = e.previous_month_end
             ),
             0
         ) AS expected,
-    count(l.amount) AS line_count,
-    coalesce(any_value(x.excluded_rows), 0) AS excluded_rows
+    -- Of a profit-and-loss or cash-flow month, only the lines with a signed amount are joined.
+    CAST(coalesce(sum(
+        CASE WHEN l.statement = 'balance_sheet' THEN l.amount_count ELSE l.signed_count END
+    ), 0) AS BIGINT) AS line_count,
+    CAST(coalesce(any_value(x.excluded_rows), 0) AS BIGINT) AS excluded_rows
 FROM evaluated AS e
-LEFT JOIN lines AS l
+LEFT JOIN monthly AS l
     ON l.company_id = e.company_id
     AND l.basis = e.basis
     AND (
         (l.statement IN ('profit_and_loss', 'cash_flow')
             AND l.date = e.month_end
-            AND l.signed IS NOT NULL)
+            AND l.signed_count > 0)
         OR (l.statement = 'balance_sheet'
             AND l.is_cash
             AND NOT l.unclassified

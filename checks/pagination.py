@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from reach_dq.datasets import DATASETS
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.runner import Check, CheckContext
@@ -103,11 +105,28 @@ def _parse(body: str | None) -> dict[str, Any] | None:
     if body is None:
         return None
     try:
-        document = json.loads(body, parse_float=Decimal)
+        document = _load(body)
     except ValueError:
         return None
     if not isinstance(document, dict) or not isinstance(document.get("Data"), list):
         return None
+    return document
+
+
+def _load(body: str) -> Any:
+    """Parse a page with orjson, or with ``json`` where orjson rejects it or rounds the total.
+
+    orjson reads strict JSON only and parses an integer beyond 64 bits as a float. ``json``
+    also reads NaN and Infinity and keeps such an integer exact, so a page that either parser
+    reads gives the same item count and total as before.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body, parse_float=Decimal)
+    pagination = document.get("Pagination") if isinstance(document, dict) else None
+    if isinstance(pagination, dict) and isinstance(pagination.get("total"), float):
+        return json.loads(body, parse_float=Decimal)
     return document
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from checks import schema_rules as rules
 from reach_dq.datasets import (
     ACCOUNT_TYPES,
     BASES,
@@ -101,24 +102,6 @@ _UNIQUENESS = "multiple_fields_uniqueness"  # the name Pandera gives the DataFra
 _START_NOT_AFTER_END = "start_date_not_after_end_date"
 
 
-def _is_month_end(dates: pd.Series) -> pd.Series:
-    return dates.dt.is_month_end
-
-
-def _is_finite_decimal(values: pd.Series) -> pd.Series:
-    return values.map(lambda value: isinstance(value, decimal.Decimal) and value.is_finite())
-
-
-def _is_currency_code(values: pd.Series) -> pd.Series:
-    # str.fullmatch, because Check.str_matches uses re.match, whose "$" also accepts "USD\n".
-    return values.str.fullmatch(r"[A-Z]{3}")
-
-
-def _start_not_after_end(frame: pd.DataFrame) -> pd.Series:
-    start, end = frame["start_date"], frame["end_date"]
-    return (start <= end) | start.isna() | end.isna()
-
-
 def _column_checks(name: str) -> list[pa.Check]:
     checks: list[pa.Check] = []
     if name in _NON_EMPTY_TEXT:
@@ -130,7 +113,7 @@ def _column_checks(name: str) -> list[pa.Check]:
     if name == "fiscal_month_end":
         checks.append(pa.Check.in_range(1, 12))
     if name == "currency":
-        checks.append(pa.Check(_is_currency_code, error="str_fullmatch('[A-Z]{3}')"))
+        checks.append(pa.Check(rules.is_currency_code, error="str_fullmatch('[A-Z]{3}')"))
     if name == "basis":
         checks.append(pa.Check.isin(BASES))
     return checks
@@ -142,7 +125,9 @@ def _money_column(column: Column, *, money_values: bool) -> pa.Column:
     # rounds to whole units. With an explicit precision, Pandera counts digits on the string
     # form, so a minus sign or exponent notation miscounts. DECIMAL(38, 10) in the warehouse
     # already bounds precision and scale, so the schema only requires finite Decimal values.
-    checks = [pa.Check(_is_finite_decimal, error="finite decimal.Decimal")] if money_values else []
+    checks = []
+    if money_values:
+        checks.append(pa.Check(rules.is_finite_decimal, error="finite decimal.Decimal"))
     return pa.Column(None, checks, nullable=not column.required, name=column.name)
 
 
@@ -152,7 +137,7 @@ def _schema_column(column: Column, *, month_end: bool, money_values: bool) -> pa
 
     checks = _column_checks(column.name)
     if month_end:
-        checks.append(pa.Check(_is_month_end, error="last day of its month"))
+        checks.append(pa.Check(rules.is_month_end, error="last day of its month"))
     return pa.Column(
         _PANDAS_DTYPES[column.sql_type],
         checks,
@@ -190,7 +175,7 @@ def build_schema(dataset: Dataset, *, money_values: bool = True) -> pa.DataFrame
 
     frame_checks = []
     if dataset.name == "budgets":
-        frame_checks.append(pa.Check(_start_not_after_end, name=_START_NOT_AFTER_END))
+        frame_checks.append(pa.Check(rules.start_not_after_end, name=_START_NOT_AFTER_END))
 
     key = ROW_KEYS.get(dataset.name)
     unique = list(dict.fromkeys(("snapshot_id", "company_id", *key))) if key else None
@@ -276,7 +261,11 @@ def read_snapshot_frame(
 
 
 def read_check_frame(
-    connection: duckdb.DuckDBPyConnection, dataset: Dataset, snapshot_id: str
+    connection: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    snapshot_id: str,
+    *,
+    suspects_only: bool = False,
 ) -> pd.DataFrame:
     """Read the columns that the dataset's schema checks, with money columns as null markers.
 
@@ -285,35 +274,59 @@ def read_check_frame(
     amount and ``<NA>`` where it has none, so no amount is read or converted. DuckDB's
     DECIMAL(38, 10) rejects NaN and infinity, so every stored amount passes the schema's
     finite-decimal check, and for warehouse rows that check reduces to the null check kept here.
+
+    With ``suspects_only`` the frame holds only the rows that the schema may reject, as
+    ``checks.suspect_rows`` selects them, or every row when the schema has a rule that module
+    cannot write in SQL.
     """
-    needed = set(_CHECK_SCHEMAS[dataset.name].columns) | set(ROW_KEYS.get(dataset.name, ()))
-    selections = []
-    for column in table_columns(dataset):
-        if column.name not in needed:
-            continue
-        if column.sql_type == MONEY:
-            selections.append(f"({column.name} IS NOT NULL OR NULL) AS {column.name}")
-        else:
-            selections.append(column.name)
-    query = (
-        f"SELECT {', '.join(selections)} FROM {dataset.name} "
-        "WHERE snapshot_id = ? ORDER BY exchange_id, rowid"
-    )
+    from checks.suspect_rows import suspect_query
+
+    schema = _CHECK_SCHEMAS[dataset.name]
+    needed = set(schema.columns) | set(ROW_KEYS.get(dataset.name, ()))
+    columns = [column for column in table_columns(dataset) if column.name in needed]
+    selections = [
+        f"({column.name} IS NOT NULL OR NULL) AS {column.name}"
+        if column.sql_type == MONEY else column.name
+        for column in columns
+    ]
+    suspects = suspect_query(schema, {column.name: column.sql_type for column in columns})
+    if suspects_only and suspects is not None:
+        query = suspects.sql(dataset.name, selections)
+    else:
+        query = (
+            f"SELECT {', '.join(selections)} FROM {dataset.name} "
+            "WHERE snapshot_id = $1 ORDER BY exchange_id, rowid"
+        )
     return connection.execute(query, [snapshot_id]).df()
 
 
+def _rows_by_company(
+    connection: duckdb.DuckDBPyConnection, dataset: Dataset, snapshot_id: str
+) -> dict[str | None, int]:
+    """Return the number of rows of each company in the snapshot; None counts rows without one."""
+    if not dataset.per_company:
+        (rows,) = connection.execute(
+            f"SELECT count(*) FROM {dataset.name} WHERE snapshot_id = ?", [snapshot_id]
+        ).fetchone()
+        return {None: rows} if rows else {}
+    counts = connection.execute(
+        f"SELECT company_id, count(*) FROM {dataset.name} WHERE snapshot_id = ? GROUP BY ALL",
+        [snapshot_id],
+    ).fetchall()
+    return dict(counts)
+
+
 def _run_schema_check(dataset: Dataset, context: CheckContext) -> list[Finding]:
-    frame = read_check_frame(context.connection, dataset, context.snapshot_id)
+    rows_by_company = _rows_by_company(context.connection, dataset, context.snapshot_id)
+    frame = read_check_frame(context.connection, dataset, context.snapshot_id, suspects_only=True)
     cases = _validate(_CHECK_SCHEMAS[dataset.name], dataset, frame)
-    log.debug("pandera.%s: %d rows, %d failure cases", dataset.name, len(frame), len(cases))
+    log.debug("pandera.%s: %d rows, %d of them validated, %d failure cases", dataset.name,
+              sum(rows_by_company.values()), len(frame), len(cases))
 
     if not dataset.per_company:
-        return [_finding(dataset, None, len(frame), cases)]
+        return [_finding(dataset, None, sum(rows_by_company.values()), cases)]
 
-    # One pass over the rows and the cases, so the cost does not grow with companies times rows.
-    rows_by_company: dict[str | None, int] = {}
-    for company_id, rows in frame["company_id"].value_counts(dropna=False).items():
-        rows_by_company[None if _is_null(company_id) else str(company_id)] = int(rows)
+    # One pass over the cases, so the cost does not grow with companies times rows.
     cases_by_company: dict[str | None, list[FailureCase]] = {}
     for case in cases:
         cases_by_company.setdefault(case.company_id, []).append(case)

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from reach_dq.findings import Finding
+from reach_dq.runner import Check, CheckContext, run_checks
 from reach_dq.settings import RunOptions, check_base_url, redact_url
 
+if TYPE_CHECKING:
+    import duckdb
+
+    from reach_dq.gx_suites import SuiteRun
+
 log = logging.getLogger(__name__)
+
+SECOND_THREAD = "bodies-and-suites"  # the name prefix of validate's second thread
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,13 +119,17 @@ def store(options: RunOptions, snapshot_id: str) -> dict[str, int]:
 
 
 def validate(options: RunOptions, snapshot_id: str) -> Validation:
-    """Run the contract, Pandera, identity, reliability and GX checks over one snapshot."""
+    """Run the contract, Pandera, identity, reliability and GX checks over one snapshot.
+
+    The work runs in two threads. The main one runs the checks that query DuckDB, which
+    releases Python's global interpreter lock while a query runs. A second thread, on a cursor
+    of its own, runs the work that is mostly Python: the contract checks, which parse the
+    bodies, then reads the GX frames and runs the GX suites. The findings come out in the order
+    of a sequential run: the checks in registry order, then the suites.
+    """
     from checks.partial_fetch import failed_operations_by_company, set_aside_partial_companies
     from checks.registry import warehouse_checks
     from reach_dq.contract.spec import load_spec
-    from reach_dq.gx.frames import read_suite_frames
-    from reach_dq.gx_suites import run_suites
-    from reach_dq.runner import CheckContext, run_checks
     from reach_dq.warehouse.warehouse import Warehouse
 
     spec = load_spec(options.spec_path)
@@ -132,14 +146,59 @@ def validate(options: RunOptions, snapshot_id: str) -> Validation:
             accrual_accounts=options.accrual_accounts,
             frozen_feed_runs=options.frozen_feed_runs,
         )
+        with warehouse.connection.cursor() as second_connection:
+            second_context = dataclasses.replace(context, connection=second_connection)
+            findings, suite_run = _run_in_two_threads(
+                warehouse_checks(), context, second_context,
+                lambda: _run_suites(options, second_connection, snapshot_id),
+            )
         findings = set_aside_partial_companies(
-            run_checks(warehouse_checks(), context),
-            failed_operations_by_company(warehouse.connection, snapshot_id),
+            findings, failed_operations_by_company(warehouse.connection, snapshot_id)
         )
-        frames = read_suite_frames(warehouse.connection, snapshot_id)
-
-    suite_run = run_suites(frames, docs_dir=gx_docs_dir(options.docs_dir), run_name=snapshot_id)
     return Validation(findings + suite_run.findings, suite_run.docs_index)
+
+
+def _run_suites(
+    options: RunOptions, connection: duckdb.DuckDBPyConnection, snapshot_id: str
+) -> SuiteRun:
+    """Read the frames the GX suites need, run the suites and write their data docs."""
+    from reach_dq.gx.frames import read_suite_frames
+    from reach_dq.gx_suites import run_suites
+
+    frames = read_suite_frames(connection, snapshot_id)
+    return run_suites(frames, docs_dir=gx_docs_dir(options.docs_dir), run_name=snapshot_id)
+
+
+# The checks that parse raw bodies in Python, and so run in the second thread.
+_BODY_CHECKS = frozenset(
+    {"contract.response_schema", "contract.extra_fields", "contract.pagination_total"}
+)
+
+
+def _run_in_two_threads(
+    checks: Sequence[Check],
+    context: CheckContext,
+    second_context: CheckContext,
+    run_suites: Callable[[], SuiteRun],
+) -> tuple[list[Finding], SuiteRun]:
+    """Run the body checks, then ``run_suites``, in a second thread, and the other checks here.
+
+    Return the findings of all checks in the order of ``checks``, and what ``run_suites``
+    returned. An exception of ``run_suites`` is raised after the checks of this thread end.
+    """
+
+    def second_thread() -> tuple[dict[str, list[Finding]], SuiteRun]:
+        found = {check.name: run_checks([check], second_context)
+                 for check in checks if check.name in _BODY_CHECKS}
+        return found, run_suites()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=SECOND_THREAD) as pool:
+        second = pool.submit(second_thread)
+        found = {check.name: run_checks([check], context)
+                 for check in checks if check.name not in _BODY_CHECKS}
+    body_findings, suite_run = second.result()
+    found.update(body_findings)
+    return [finding for check in checks for finding in found[check.name]], suite_run
 
 
 def publish(

@@ -93,12 +93,17 @@ def is_multiple_of(value: Any, divisor: Any) -> bool:
     return (Fraction(value) / exact_divisor).denominator == 1
 
 
-def compile_clean_check(schema: Any) -> CleanCheck | None:
+def compile_clean_check(schema: Any, *, floats: bool = False) -> CleanCheck | None:
     """Compile a resolved schema into a function that returns True only for a clean body.
+
+    With ``floats`` the function is for bodies whose non-integer numbers were parsed as
+    ``float``, which may differ from the number as written. It then returns False wherever a
+    float's exact value would matter: an integer type, a bound, multipleOf, enum or const. Only
+    ``"type": "number"`` accepts a float, and the JSON number is one whatever its digits.
 
     Returns None when the schema uses a keyword or a form this module does not compile.
     """
-    emitter = _Emitter()
+    emitter = _Emitter(floats=floats)
     try:
         code = compile(emitter.source(schema), "<reach-dq clean check>", "exec")
         namespace = dict(emitter.constants)
@@ -121,13 +126,17 @@ class _UnsupportedError(Exception):
 class _Emitter:
     """Build the source of one ``clean`` function and the constants it refers to."""
 
+    floats: bool = False  # the body's non-integer numbers are floats, not Decimals
     lines: list[str] = dataclasses.field(default_factory=list)
     constants: dict[str, Any] = dataclasses.field(default_factory=dict)
     counter: int = 0
 
     def source(self, schema: Any) -> str:
         self.constants.update(
-            _Decimal=decimal.Decimal, _isnumber=is_json_number, _isinteger=is_json_integer,
+            _Decimal=decimal.Decimal,
+            _isnumber=is_json_number,
+            _isinteger=_is_exact_integer if self.floats else is_json_integer,
+            _equal=_equal_without_floats if self.floats else _json_equal,
         )
         self.lines = ["def clean(v0):"]
         self._node(schema, "v0", 1)
@@ -206,12 +215,10 @@ class _Emitter:
                 raise _UnsupportedError(f"enum {members!r}")
             strings = frozenset(member for member in members if isinstance(member, str))
             others = [member for member in members if not isinstance(member, str)]
-            self.constants["_equal"] = _json_equal
             test = f"({var} in {self._constant(strings)}) if isinstance({var}, str) else "
             test += f"any(_equal(m, {var}) for m in {self._constant(others)})"
             self._reject_unless(depth, test)
         if "const" in schema:
-            self.constants["_equal"] = _json_equal
             self._reject_unless(depth, f"_equal({var}, {self._constant(schema['const'])})")
         if "format" in schema:
             test = _format_test(schema["format"])
@@ -241,6 +248,8 @@ class _Emitter:
         if not keywords:
             return
         inner = self._guard(var, "number", only, depth)
+        if self.floats:
+            self._reject_unless(inner, f"type({var}) is not float")
         for keyword in keywords:
             value = schema[keyword]
             if not is_json_number(value):
@@ -262,34 +271,27 @@ class _Emitter:
         required = schema.get("required", [])
         if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
             raise _UnsupportedError(f"required {required!r}")
-        if required:
-            self._reject_unless(inner, f"{var}.keys() >= {self._constant(frozenset(required))}")
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict):
+            raise _UnsupportedError(f"properties {properties!r}")
+        self._keys(frozenset(required), _declared_fields(schema, properties), var, inner)
         for keyword, operator in (("minProperties", ">="), ("maxProperties", "<=")):
             if keyword in schema:
                 bound = self._constant(_whole_number(keyword, schema[keyword]))
                 self._reject_unless(inner, f"len({var}) {operator} {bound}")
-
-        properties = schema.get("properties", {})
-        if not isinstance(properties, dict):
-            raise _UnsupportedError(f"properties {properties!r}")
-        self._closed(schema, properties, var, inner)
         for name, subschema in properties.items():
             self._property(name, subschema, var, inner, required=name in required)
 
-    def _closed(self, schema: dict[str, Any], properties: dict[str, Any], var: str,
-                depth: int) -> None:
-        """Reject any field outside ``properties`` unless the schema leaves the object open.
-
-        ``additionalProperties: false`` makes such a field a violation. When the keyword is
-        absent and ``properties`` is present, ``extra_fields`` would list the field.
-        """
-        additional = schema.get("additionalProperties")
-        if additional is True or ("properties" not in schema and additional is None):
+    def _keys(self, required: frozenset[str], declared: frozenset[str] | None, var: str,
+              depth: int) -> None:
+        """Require the ``required`` fields and, unless ``declared`` is None, no other field."""
+        if required and required == declared:
+            self._reject_unless(depth, f"{var}.keys() == {self._constant(required)}")
             return
-        if additional is not None and additional is not False:
-            raise _UnsupportedError("additionalProperties with a schema")
-        declared = self._constant(frozenset(properties))
-        self._reject_unless(depth, f"{var}.keys() <= {declared}")
+        if required:
+            self._reject_unless(depth, f"{var}.keys() >= {self._constant(required)}")
+        if declared is not None:
+            self._reject_unless(depth, f"{var}.keys() <= {self._constant(declared)}")
 
     def _property(self, name: str, subschema: Any, var: str, depth: int, *,
                   required: bool) -> None:
@@ -324,13 +326,48 @@ class _Emitter:
         self._node(items, item, inner + 1)
 
 
+def _declared_fields(schema: dict[str, Any], properties: dict[str, Any]) -> frozenset[str] | None:
+    """Return the only fields an object may carry, or None when the schema leaves it open.
+
+    ``additionalProperties: false`` makes any other field a violation. When the keyword is
+    absent and ``properties`` is present, ``extra_fields`` would list such a field.
+    """
+    additional = schema.get("additionalProperties")
+    if additional is True or ("properties" not in schema and additional is None):
+        return None
+    if additional is not None and additional is not False:
+        raise _UnsupportedError("additionalProperties with a schema")
+    return frozenset(properties)
+
+
+def _is_exact_integer(value: Any) -> bool:
+    """Return whether a value is an integer, never for a float, whose digits may be rounded."""
+    return not isinstance(value, float) and is_json_integer(value)
+
+
+def _equal_without_floats(one: Any, other: Any) -> bool:
+    """Return jsonschema's equality, but False when either side contains a float at any depth."""
+    return not (_holds_float(one) or _holds_float(other)) and _json_equal(one, other)
+
+
+def _holds_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_float(item) for item in value)
+    return False
+
+
 def _type_test(json_type: str, var: str) -> str:
     tests = {
         "array": f"isinstance({var}, list)",
         "boolean": f"isinstance({var}, bool)",
         "integer": f"(type({var}) is int or _isinteger({var}))",
         "null": f"{var} is None",
-        "number": f"(type({var}) is _Decimal or type({var}) is int or _isnumber({var}))",
+        "number": (f"(type({var}) is float or type({var}) is _Decimal or type({var}) is int "
+                   f"or _isnumber({var}))"),
         "object": f"isinstance({var}, dict)",
         "string": f"isinstance({var}, str)",
     }

@@ -15,6 +15,7 @@ import pytest
 
 from reach_dq.findings import FailureCase
 from reach_dq.gx.context import _suite_data
+from reach_dq.gx import frames as gx_frames
 from reach_dq.gx.frames import read_suite_frames
 from reach_dq.gx_suites import run_suites
 from reach_dq.warehouse.ddl import create_tables
@@ -170,7 +171,11 @@ def test_column_dtypes_match_warehouse_types(warehouse: duckdb.DuckDBPyConnectio
 
     assert str(frames["company"]["fiscal_month_end"].dtype) == "Int64"
     assert str(frames["chart_of_accounts"]["is_active"].dtype) == "boolean"
-    assert str(frames["chart_of_accounts"]["cash_flow_category"].dtype) == "str"
+    # Lengths are read from account_name, and a row condition names account_type, so both stay
+    # text. Only null and set expectations read cash_flow_category, so it is a category.
+    assert str(frames["chart_of_accounts"]["account_name"].dtype) == "str"
+    assert str(frames["chart_of_accounts"]["account_type"].dtype) == "str"
+    assert str(frames["chart_of_accounts"]["cash_flow_category"].dtype) == "category"
 
 
 def test_unreadable_suite_gets_no_frame(
@@ -200,3 +205,38 @@ def test_suite_data_selects_columns() -> None:
 
     assert list(data.columns) == ["company_id"]
     assert data.index.tolist() == [0]
+
+
+def test_category_frames_give_the_same_findings(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = [
+        statement_row(),
+        statement_row(),  # a duplicate
+        statement_row(account_id=None),
+        statement_row(basis="cash"),
+        statement_row(date=None, account_id="5000"),
+        statement_row(date=FEB, budget_id="B1"),
+        statement_row(date=FEB, budget_id="B1"),  # a duplicate in a budget scenario
+        statement_row(company_id="C2", amount=None),
+    ]
+    for table in ("profit_and_loss", "balance_sheet", "cash_flow"):
+        insert_rows(warehouse, table, broken)
+    chart = {"company_id": "C1", "account_name": "Sales", "is_active": True}
+    insert_rows(warehouse, "chart_of_accounts", [
+        {**chart, "account_id": "4000", "account_type": "REVENUE", "cash_flow_category": "CASH"},
+        {**chart, "account_id": "4000", "account_type": "ASSET", "cash_flow_category": "cash"},
+        {**chart, "account_id": "", "account_type": "ASSET", "cash_flow_category": None},
+    ])
+
+    frames = read_suite_frames(warehouse, SNAPSHOT_ID)
+    assert str(frames["balance_sheet"]["date"].dtype) == "category"
+    monkeypatch.setattr(gx_frames, "_category_columns", lambda suites: set())
+    plain = read_suite_frames(warehouse, SNAPSHOT_ID)
+    assert str(plain["balance_sheet"]["date"].dtype) == "object"
+    assert str(plain["balance_sheet"]["account_id"].dtype) == "str"
+
+    with_categories = run_suites(frames, docs_dir=tmp_path / "a", run_name="r1").findings
+    without = run_suites(plain, docs_dir=tmp_path / "b", run_name="r1").findings
+    assert sum(finding.failure_count for finding in without) >= 12
+    assert with_categories == without

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 import yaml
 
+from checks import formatting
 from checks.formatting import CHECK_EXTRA_FIELDS, CHECK_RESPONSE_SCHEMA, formatting_checks
 from reach_dq.contract.spec import DEFAULT_SPEC_PATH, Spec, load_spec
 from reach_dq.datasets import DATASETS
@@ -462,10 +463,14 @@ def test_compiled_path_matches_full_validation(
     snapshot: Snapshot, spec: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_mixed_bodies(snapshot)
+    quick = snapshot.run(spec)
+    # Without the orjson parse, every body is parsed with Decimal numbers.
+    monkeypatch.setattr("checks.formatting._quick_parse", lambda text: formatting._UNPARSED)
     compiled = snapshot.run(spec)
-    monkeypatch.setattr("checks.formatting.compile_clean_check", lambda schema: None)
+    monkeypatch.setattr("checks.formatting.compile_clean_check", lambda schema, **_: None)
     full = snapshot.run(spec)
 
+    assert quick == full
     assert compiled == full
     assert sum(f.outcome is Outcome.FAILED for f in compiled) == 5
     assert sum(f.outcome is Outcome.WARNING for f in compiled) == 1

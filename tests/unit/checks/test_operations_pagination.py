@@ -146,3 +146,24 @@ def test_failed_list_not_evaluated(warehouse: Warehouse, snapshot_id: str, excha
         "classes for C001: Pagination.total not checked: the list request failed; see "
         "reliability.operations"
     )
+
+
+def test_total_beyond_64_bits_stays_exact(
+    warehouse: Warehouse, snapshot_id: str, exchanges: Exchanges
+) -> None:
+    total = 2**70 + 1  # orjson would read it as a float and round it
+    exchanges.add("listClasses", "classes", f"{CLASSES}?offset=0&limit=2", body=page([1, 2], total), page_offset=0)
+
+    finding = check(warehouse, snapshot_id, pagination_checks())[("contract.pagination_total", "classes")]
+    assert finding.outcome == "failed"
+    assert finding.failure_cases[0].actual == str(total)
+
+
+def test_page_with_nan_still_counted(
+    warehouse: Warehouse, snapshot_id: str, exchanges: Exchanges
+) -> None:
+    # json.dumps writes NaN, which orjson rejects; the page is still read as before.
+    exchanges.add("listClasses", "classes", f"{CLASSES}?offset=0&limit=2", body=page([1, float("nan")], 2), page_offset=0)
+
+    finding = check(warehouse, snapshot_id, pagination_checks())[("contract.pagination_total", "classes")]
+    assert finding.outcome == "passed"

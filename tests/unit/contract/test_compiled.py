@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from reach_dq.contract.compiled import (
@@ -190,6 +191,67 @@ def test_compiled_matches_full_validation(schema: dict[str, Any], body: Any, cle
     assert check is not None
     assert check(body) is clean
     assert full_result_clean(schema, body) is clean
+
+
+def json_text(value: Any) -> str:
+    """Write a parsed body back as JSON, each Decimal with its own digits."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(json_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{json.dumps(key)}: {json_text(item)}" for key, item in value.items())
+        return "{" + ", ".join(items) + "}"
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "body", "clean"), CASES, ids=[f"case{i}" for i in range(len(CASES))]
+)
+def test_float_check_accepts_only_clean_bodies(
+    schema: dict[str, Any], body: Any, clean: bool
+) -> None:
+    text = json_text(body)
+    check = compile_clean_check(schema, floats=True)
+
+    assert check is not None
+    if check(orjson.loads(text)):
+        assert clean
+        assert full_result_clean(schema, parse_body(text))
+
+
+# Each case: a schema, a body as text, and what the float check says of orjson's parse of it.
+# A float reaches only "type": "number", where any JSON number passes.
+FLOAT_CASES = [
+    ({"type": "integer"}, "1.0000000000000001", False),  # the float would be 1.0, an integer
+    ({"type": "integer"}, "2.0", False),  # clean, but left to the full check
+    ({"type": "integer"}, "2", True),
+    ({"type": "number"}, "1.0000000000000001", True),
+    ({"type": "number"}, "123456789012345678901234567890", True),  # orjson gives a float
+    ({"maximum": 1}, "1.0000000000000001", False),  # the float would be 1.0, not above 1
+    ({"minimum": 0}, "0.5", False),
+    ({"multipleOf": 0.01}, "0.07", False),
+    ({"enum": [1.5, "A"]}, "1.5", False),
+    ({"const": [1, 2.5]}, "[1, 2.5]", False),
+    ({"const": 1}, "1", True),
+    ({"properties": {"Amount": {"type": "number"}}}, '{"Amount": -12.34}', True),
+    ({"properties": {"Amount": {"type": ["number", "null"]}}}, '{"Amount": 1e-7}', True),
+]
+
+
+@pytest.mark.parametrize(
+    ("schema", "text", "accepted"), FLOAT_CASES,
+    ids=[f"float-case{i}" for i in range(len(FLOAT_CASES))],
+)
+def test_float_check_leaves_exact_values_to_full_check(
+    schema: dict[str, Any], text: str, accepted: bool
+) -> None:
+    check = compile_clean_check(schema, floats=True)
+
+    assert check is not None
+    assert check(orjson.loads(text)) is accepted
+    if accepted:
+        assert full_result_clean(schema, parse_body(text))
 
 
 @pytest.mark.parametrize(
