@@ -257,7 +257,7 @@ def _family(label: str) -> str:
 
 
 def _lanes(validate: dict[str, Any]) -> dict[str, collections.Counter[str]]:
-    """Return the seconds per family of parts in each lane (checks, GX suites)."""
+    """Return the seconds per family of parts in each lane (main thread, second thread)."""
     lanes: dict[str, collections.Counter[str]] = {}
     for label, seconds, lane in validate["parts"]:
         lanes.setdefault(lane, collections.Counter())[_family(label)] += seconds
@@ -284,10 +284,11 @@ def _validate_breakdown(results: dict[str, Any]) -> str:
 ## Where the validate stage spends its time
 
 At {large['companies']:,} companies ({large['statement_rows']:,} statement rows), from the end
-times of each check and GX suite in the engine's own log records. The stage reads the GX
-frames first, then runs the GX suites in a thread of their own while the checks run, so the
-two lanes overlap. Each lane's time runs from the start of the stage to its last mark, and its
-share is of the whole stage ({_duration(total)}):
+times of each check and GX suite in the engine's own log records. The stage works in two
+threads at once: the main thread runs the checks that query DuckDB, and a second thread runs
+the contract checks, then reads the GX frames and runs the GX suites. The two lanes overlap, so
+their shares add up to more than the whole. Each lane's time runs from the start of the stage
+to its last mark, and each share is of the whole stage ({_duration(total)}):
 
 | Lane | Time | Share |
 |---|---|---|
@@ -430,8 +431,8 @@ code of commit {results['machine']['commit']}:
   reads the typed tables in DuckDB.
 - The GX suites ({took("GX suites (GX's import and set-up are in the first)")}, in the second
   thread, reading the frames and GX's import of about 2 s included) run GX's pandas engine over
-  every row, each expectation in passes of its own; the uniqueness of the seven-column
-  statement key is the largest of them.
+  every row, each expectation in passes of its own. The largest pass checks that the
+  seven-column statement key is unique.
 - The accuracy checks ({took('checks accuracy.*')}) run in DuckDB SQL, one or two queries per
   check over the statement tables, where the floor computes every predicate in one pass. The
   roll-forward of each balance-sheet account groups millions of account-months.

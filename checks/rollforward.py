@@ -182,24 +182,29 @@ single_closing_account AS (
     SELECT company_id, CASE WHEN count(*) = 1 THEN min(account_id) END AS account_id
     FROM closing_accounts GROUP BY company_id
 ),
+-- The change of all closing accounts together in each first month of a fiscal year.
+year_start_changes AS (
+    SELECT company_id, basis, month_end, sum(change) AS change, sum(lines) AS lines
+    FROM changes
+    WHERE date_trunc('month', month_end) = year_start
+    GROUP BY ALL
+),
 closes AS (
     SELECT
         e.company_id,
         e.basis,
         e.month_end,
         s.account_id,
-        (SELECT sum(c.change) FROM changes AS c
-         WHERE c.company_id = e.company_id AND c.basis = e.basis AND c.month_end = e.month_end)
-            AS change,
-        (SELECT sum(c.lines) FROM changes AS c
-         WHERE c.company_id = e.company_id AND c.basis = e.basis AND c.month_end = e.month_end)
-            AS lines,
+        c.change,
+        c.lines,
         (SELECT sum(n.net_income) FROM monthly_net_income AS n
          WHERE n.company_id = e.company_id AND n.basis = e.basis
            AND n.date BETWEEN CAST(e.month_end - INTERVAL 12 MONTH AS DATE) AND e.month_end
            AND n.date < e.year_start) AS net_income
     FROM evaluated AS e
     LEFT JOIN single_closing_account AS s ON s.company_id = e.company_id
+    LEFT JOIN year_start_changes AS c
+        ON c.company_id = e.company_id AND c.basis = e.basis AND c.month_end = e.month_end
     WHERE date_trunc('month', e.month_end) = e.year_start
       AND e.profit_and_loss_start <= CAST(e.year_start - INTERVAL 12 MONTH AS DATE)
 )"""

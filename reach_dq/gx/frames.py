@@ -182,7 +182,7 @@ def _distinct_values(
 ) -> list[str]:
     name = f'"{column.name}"'
     rows = connection.execute(
-        f'SELECT DISTINCT CAST({name} AS VARCHAR) FROM "{dataset.name}" '
+        f'SELECT DISTINCT {name} FROM "{dataset.name}" '
         f"WHERE snapshot_id = ? AND {name} IS NOT NULL",
         [snapshot_id],
     ).fetchall()
@@ -196,7 +196,7 @@ def _selection(column: Column, *, read_value: bool, categories: list[str] | None
             return f"NULL AS {name}"  # every value is null: _text_category builds the codes
         # An ENUM column reaches pandas as a Categorical of its codes, without a string per row.
         labels = ", ".join("'" + value.replace("'", "''") + "'" for value in categories)
-        return f"CAST(CAST({name} AS VARCHAR) AS ENUM({labels})) AS {name}"
+        return f"CAST({name} AS ENUM({labels})) AS {name}"
     if column.sql_type != MONEY:
         return name
     if read_value:
