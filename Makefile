@@ -29,7 +29,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q || [ $$? -eq 5 ]
 
-# About 15 minutes on 2 cores; rewrites docs/benchmarks.md, keeps its files in data/bench.
+# About 6 minutes on 2 cores; rewrites docs/benchmarks.md, keeps its files in data/bench.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

@@ -173,14 +173,36 @@ def run(config: PartnerConfig, *, host: str = "127.0.0.1", port: int = 8765) -> 
     Printing the token is intended: this is the partner's own demo server and its demo token.
     """
     app = build_app(config)
-    server = _describe(app, _base_url(host, port))
-    faults = ", ".join(config.faults) or "none"
-    print(
-        f"Reach partner server at {server.base_url} token={server.token} "
-        f"companies={','.join(server.company_ids)} faults={faults}",
-        flush=True,
-    )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    sock = _bind(host, port)  # before the banner, so a taken port gets a clear error
+    try:
+        server = _describe(app, _base_url(host, sock.getsockname()[1]))
+        faults = ", ".join(config.faults) or "none"
+        print(
+            f"Reach partner server at {server.base_url} token={server.token} "
+            f"companies={','.join(server.company_ids)} faults={faults}",
+            flush=True,
+        )
+        uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Return a TCP socket bound to ``host`` and ``port``; raise ConfigError when that fails."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # asyncio (3.11) sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP. With proto 0,
+    # each keep-alive response waited about 40 ms here for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host!r} port {port}: {exc.strerror or exc}; stop the process "
+            "that uses the port or pass another --port (0 picks a free one)"
+        ) from exc
+    return sock
 
 
 @contextlib.contextmanager
@@ -192,13 +214,8 @@ def serve_in_background(
     Yields once the server responds to HTTP, then stops the server and joins the thread on exit.
     """
     app = build_app(config)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # asyncio (3.11) sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP. With proto 0,
-    # each keep-alive response waited about 40 ms here for the client's delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = _bind(host, port)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
         base_url = _base_url(host, sock.getsockname()[1])
         server = uvicorn.Server(
             uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")

@@ -240,3 +240,16 @@ def test_category_frames_give_the_same_findings(
     without = run_suites(plain, docs_dir=tmp_path / "b", run_name="r1").findings
     assert sum(finding.failure_count for finding in without) >= 12
     assert with_categories == without
+
+
+def test_many_distinct_values_stay_text(
+    warehouse: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    insert_rows(warehouse, "balance_sheet", [statement_row(), statement_row(account_id="5000")])
+    monkeypatch.setattr(gx_frames, "MAX_CATEGORIES", 1)
+
+    frame = read_suite_frames(warehouse, SNAPSHOT_ID)["balance_sheet"]
+
+    assert str(frame["account_id"].dtype) == "str"
+    assert frame["account_id"].tolist() == ["4000", "5000"]
+    assert str(frame["company_id"].dtype) == "category"

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import pytest
 
 from reach_dq.exceptions import ConfigError
 from reach_dq.partner import server
-from reach_dq.partner.server import PartnerConfig, build_app
+from reach_dq.partner.server import PartnerConfig, build_app, run
 
 from .conftest import AS_OF
 
@@ -50,15 +51,42 @@ def test_companies_are_in_id_order() -> None:
     assert list(app.state.partner.companies) == ["C001", "C002", "C003"]
 
 
+class _RecordingServer:
+    """A stand-in for uvicorn.Server that records what it would serve and returns at once."""
+
+    served: dict[str, object] = {}
+
+    def __init__(self, config: object) -> None:
+        self.config = config
+
+    def run(self, *, sockets: list[socket.socket]) -> None:
+        _RecordingServer.served = {"log_level": self.config.log_level,
+                                   "address": sockets[0].getsockname()}
+
+
 def test_run_prints_url_token_companies_and_faults(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    served = {}
-    monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: served.update(options))
+    monkeypatch.setattr(server.uvicorn, "Server", _RecordingServer)
     config = PartnerConfig(companies=2, as_of=AS_OF, token="demo", faults=("amount-as-string",))
-    server.run(config, port=8999)
+    server.run(config, port=0)
+    port = _RecordingServer.served["address"][1]
     assert capsys.readouterr().out == (
-        "Reach partner server at http://127.0.0.1:8999 token=demo companies=C001,C002 "
+        f"Reach partner server at http://127.0.0.1:{port} token=demo companies=C001,C002 "
         "faults=amount-as-string\n"
     )
-    assert served == {"host": "127.0.0.1", "port": 8999, "log_level": "info"}
+    assert _RecordingServer.served == {"log_level": "info", "address": ("127.0.0.1", port)}
+
+
+def test_taken_port_names_the_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+
+        with pytest.raises(ConfigError) as raised:
+            run(PartnerConfig(companies=1), port=port)
+
+    assert f"cannot listen on '127.0.0.1' port {port}" in str(raised.value)
+    assert "pass another --port (0 picks a free one)" in str(raised.value)
+    assert capsys.readouterr().out == ""  # no banner for a server that never started
