@@ -435,7 +435,7 @@ code of commit {results['machine']['commit']}:
   seven-column statement key is unique.
 - The accuracy checks ({took('checks accuracy.*')}) run in DuckDB SQL, one or two queries per
   check over the statement tables, where the floor computes every predicate in one pass. The
-  roll-forward of each balance-sheet account groups millions of account-months.
+  roll-forward groups every account-month of the balance sheet.
 - The Pandera checks ({took('checks pandera.*')}) are mostly one DuckDB query per dataset that
   counts rows and selects the rows a rule could reject; Pandera validates only those.
 - Ingestion: the event loop only queues each response; a writer thread
