@@ -36,26 +36,7 @@ SEGMENT_TOLERANCE_PER_LINE = Decimal("0.00")
 SEGMENT_DATASETS = ("classes", "departments")
 
 _FIGURES = f"""
-WITH totals AS MATERIALIZED (
-    SELECT company_id, basis, account_id, date, sum(amount) AS amount, count(*) AS lines
-    FROM profit_and_loss
-    WHERE snapshot_id = $snapshot_id AND {ACTUALS}
-      AND date BETWEEN $first_month AND $last_month
-      AND account_id IS NOT NULL AND basis IS NOT NULL AND amount IS NOT NULL
-    GROUP BY ALL
-),
-segment_rows AS MATERIALIZED (
-    SELECT
-        CASE WHEN class_id IS NOT NULL THEN 'classes' ELSE 'departments' END AS dataset,
-        company_id, basis, account_id, date, sum(amount) AS amount, count(*) AS lines
-    FROM profit_and_loss
-    WHERE snapshot_id = $snapshot_id AND budget_id IS NULL
-      AND (class_id IS NULL) <> (department_id IS NULL)
-      AND date BETWEEN $first_month AND $last_month
-      AND account_id IS NOT NULL AND basis IS NOT NULL AND amount IS NOT NULL
-    GROUP BY ALL
-),
-listed AS (
+WITH listed AS (
     SELECT company_id, 'classes' AS dataset, count(DISTINCT class_id) AS segments
     FROM classes WHERE snapshot_id = $snapshot_id GROUP BY company_id
     UNION ALL
@@ -85,6 +66,28 @@ complete AS (
     JOIN returned AS c
         ON c.company_id = a.company_id AND c.basis = a.basis AND c.dataset = 'company'
     WHERE l.segments > 0 AND a.segments >= l.segments
+),
+-- Only the companies and bases of complete are summed: keys and figures read no others.
+totals AS MATERIALIZED (
+    SELECT company_id, basis, account_id, date, sum(amount) AS amount, count(*) AS lines
+    FROM profit_and_loss
+    WHERE snapshot_id = $snapshot_id AND {ACTUALS}
+      AND date BETWEEN $first_month AND $last_month
+      AND account_id IS NOT NULL AND basis IS NOT NULL AND amount IS NOT NULL
+      AND (company_id, basis) IN (SELECT company_id, basis FROM complete)
+    GROUP BY ALL
+),
+segment_rows AS MATERIALIZED (
+    SELECT
+        CASE WHEN class_id IS NOT NULL THEN 'classes' ELSE 'departments' END AS dataset,
+        company_id, basis, account_id, date, sum(amount) AS amount, count(*) AS lines
+    FROM profit_and_loss
+    WHERE snapshot_id = $snapshot_id AND budget_id IS NULL
+      AND (class_id IS NULL) <> (department_id IS NULL)
+      AND date BETWEEN $first_month AND $last_month
+      AND account_id IS NOT NULL AND basis IS NOT NULL AND amount IS NOT NULL
+      AND (company_id, basis) IN (SELECT company_id, basis FROM complete)
+    GROUP BY ALL
 ),
 keys AS (
     SELECT c.company_id, c.dataset, c.basis, t.account_id, t.date
