@@ -422,13 +422,13 @@ Targets missed in this run:
 Why, from the breakdown above ({at_size}, where the floor took {_duration(floor_s)}) and the
 code of commit {results['machine']['commit']}:
 
-- The stage is bound by the CPU: it keeps both cores busy, with the SQL checks in the main
-  thread and the Python work in a second one (see the lanes above), so the sum of the work
+- The stage is bound by the CPU. It keeps both cores busy, with the SQL checks in the main
+  thread and the Python work in a second one (see the lanes above). So the sum of the work
   decides the wall time.
 - The contract checks ({took('checks contract.*')}, in the second thread) parse every raw body
-  with orjson and run a function compiled from its response schema over each parsed row: Python
-  work for each of the {large['statement_rows']:,} rows that the bodies hold, where the floor
-  reads the typed tables in DuckDB.
+  with orjson and run a function compiled from its response schema over each parsed row. That
+  is Python work for each of the {large['statement_rows']:,} rows that the bodies hold, where
+  the floor reads the typed tables in DuckDB.
 - The GX suites ({took("GX suites (GX's import and set-up are in the first)")}, in the second
   thread, reading the frames and GX's import of about 2 s included) run GX's pandas engine over
   every row, each expectation in passes of its own. The largest pass checks that the

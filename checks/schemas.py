@@ -289,8 +289,10 @@ def read_check_frame(
         if column.sql_type == MONEY else column.name
         for column in columns
     ]
-    suspects = suspect_query(schema, {column.name: column.sql_type for column in columns})
-    if suspects_only and suspects is not None:
+    suspects = None
+    if suspects_only:
+        suspects = suspect_query(schema, {column.name: column.sql_type for column in columns})
+    if suspects is not None:
         query = suspects.sql(dataset.name, selections)
     else:
         query = (

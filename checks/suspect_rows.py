@@ -16,7 +16,7 @@ Pandera would reject. Each rule becomes one condition:
   the function that Pandera runs.
 - ``unique``: the hash of the row's key occurs more than once in the snapshot. DuckDB's
   ``hash`` gives equal NULLs equal hashes, as pandas counts them equal, and a collision only
-  selects clean rows too. Every copy is selected, so Pandera still sees which copy came first.
+  selects clean rows too. Every copy is selected, so Pandera can still tell which copy came first.
 
 Pandera skips null values in these checks, and a condition that is NULL selects nothing either.
 Any other rule, column type or schema option gives no query, and the caller then validates

@@ -345,18 +345,18 @@ def _is_exact_integer(value: Any) -> bool:
     return not isinstance(value, float) and is_json_integer(value)
 
 
-def _equal_without_floats(one: Any, other: Any) -> bool:
+def _equal_without_floats(left: Any, right: Any) -> bool:
     """Return jsonschema's equality, but False when either side contains a float at any depth."""
-    return not (_holds_float(one) or _holds_float(other)) and _json_equal(one, other)
+    return not (_contains_float(left) or _contains_float(right)) and _json_equal(left, right)
 
 
-def _holds_float(value: Any) -> bool:
+def _contains_float(value: Any) -> bool:
     if isinstance(value, float):
         return True
     if isinstance(value, dict):
-        return any(_holds_float(item) for item in value.values())
+        return any(_contains_float(item) for item in value.values())
     if isinstance(value, list):
-        return any(_holds_float(item) for item in value)
+        return any(_contains_float(item) for item in value)
     return False
 
 

@@ -107,16 +107,14 @@ def read_frame(
     # columns and each frame counts the dataset's rows.
     columns = [column for column in table_columns(dataset) if column.name in needed]
     try:
-        # A text column becomes an ENUM in DuckDB, so it needs its values; a DATE column is
+        # A text column becomes an ENUM in DuckDB, so it needs its values. A DATE column is
         # read as datetime64 and factorised in pandas.
-        categories = {
-            column.name: _distinct_values(connection, dataset, column, snapshot_id)
-            for column in columns
-            if column.sql_type == "VARCHAR" and column.name in category_columns
-        }
-        categories = {
-            name: values for name, values in categories.items() if len(values) <= MAX_CATEGORIES
-        }
+        categories: dict[str, list[str]] = {}
+        for column in columns:
+            if column.sql_type == "VARCHAR" and column.name in category_columns:
+                values = _distinct_values(connection, dataset, column, snapshot_id)
+                if len(values) <= MAX_CATEGORIES:
+                    categories[column.name] = values
         selections = [
             _selection(column, read_value=column.name in value_columns,
                        categories=categories.get(column.name))

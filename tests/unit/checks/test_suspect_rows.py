@@ -98,7 +98,7 @@ def test_suspects_match_full_validation(
 
 
 def test_null_keys_count_as_equal(snapshot: duckdb.DuckDBPyConnection) -> None:
-    # Statement keys hold NULL budget, class and department ids; two such rows are duplicates.
+    # Statement keys contain NULL budget, class and department ids, so two such rows are duplicates.
     snapshot.execute(
         "INSERT INTO balance_sheet SELECT * FROM balance_sheet "
         "WHERE rowid = (SELECT min(rowid) FROM balance_sheet)"

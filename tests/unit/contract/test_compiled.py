@@ -220,7 +220,7 @@ def test_float_check_accepts_only_clean_bodies(
         assert full_result_clean(schema, parse_body(text))
 
 
-# Each case: a schema, a body as text, and what the float check says of orjson's parse of it.
+# Each case: a schema, a body as text, and what the float check returns for orjson's parse of it.
 # A float reaches only "type": "number", where any JSON number passes.
 FLOAT_CASES = [
     ({"type": "integer"}, "1.0000000000000001", False),  # the float would be 1.0, an integer
@@ -243,7 +243,7 @@ FLOAT_CASES = [
     ("schema", "text", "accepted"), FLOAT_CASES,
     ids=[f"float-case{i}" for i in range(len(FLOAT_CASES))],
 )
-def test_float_check_leaves_exact_values_to_full_check(
+def test_float_check_defers_exact_values(
     schema: dict[str, Any], text: str, accepted: bool
 ) -> None:
     check = compile_clean_check(schema, floats=True)
