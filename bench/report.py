@@ -425,17 +425,18 @@ code of commit {results['machine']['commit']}:
 - The stage is bound by the CPU. It keeps both cores busy, with the SQL checks in the main
   thread and the Python work in a second one (see the lanes above). So the sum of the work
   decides the wall time.
-- The contract checks ({took('checks contract.*')}, in the second thread) parse every raw body
-  with orjson and run a function compiled from its response schema over each parsed row. That
-  is Python work for each of the {large['statement_rows']:,} rows that the bodies hold, where
-  the floor reads the typed tables in DuckDB.
+- The contract checks ({took('checks contract.*')}, in the second thread) decode every raw body
+  with msgspec types built from its response schema, which parse and check the text in one
+  pass. That pass still reads each of the {large['statement_rows']:,} rows that the bodies
+  hold, while the floor reads only the typed tables and never parses a body.
 - The GX suites ({took("GX suites (GX's import and set-up are in the first)")}, in the second
   thread, reading the frames and GX's import of about 2 s included) run GX's pandas engine over
   every row, each expectation in passes of its own. The largest pass checks that the
   seven-column statement key is unique.
 - The accuracy checks ({took('checks accuracy.*')}) run in DuckDB SQL, one or two queries per
   check over the statement tables, where the floor computes every predicate in one pass. The
-  roll-forward groups every account-month of the balance sheet.
+  two identities share one table of monthly sums. The roll-forward checks group every
+  account-month of the balance sheet again.
 - The Pandera checks ({took('checks pandera.*')}) are mostly one DuckDB query per dataset that
   counts rows and selects the rows a rule could reject; Pandera validates only those.
 - Ingestion: the event loop only queues each response; a writer thread
@@ -447,12 +448,14 @@ code of commit {results['machine']['commit']}:
 
 What would close the gap:
 
-- check the statement bodies' shape in DuckDB (`json_structure` or `json_transform_strict`
-  over `raw_responses`) and keep the Python path for the bodies that fail it;
-- run the GX suites on DuckDB through a SQL data source, once GX's metrics work on
-  duckdb-engine, so that each expectation is a query and not a pandas pass;
-- fold the accuracy queries that scan the statement tables into fewer passes, sharing the
-  account-month sums between the identities and the roll-forward checks.
+- run the GX suites on DuckDB through a SQL data source, so that each expectation is a query
+  and not a pandas pass. GX 1.24's SQL engine reads a metric query's rows after it has closed
+  the connection, and duckdb-engine 0.17 returns no rows then, so every expectation fails with
+  an IndexError. This waits for a GX release that keeps the connection open for DuckDB;
+- fold the roll-forward checks into the identities' pass, sharing the account-month sums;
+- check the raw bodies while the fetch stores them, where the CPU waits for the network, and
+  keep the findings for the validate stage. The stage would then no longer parse the bodies
+  again.
 """
 
 

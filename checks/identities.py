@@ -19,17 +19,20 @@ statement does not carry) is left out of the sums and counted in the message.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import logging
-from collections.abc import Sequence
+import uuid
+import weakref
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 import duckdb
 
-from checks.schemas import snapshot_company_ids
+from checks.schemas import context_company_ids
 from reach_dq.datasets import BALANCE_SHEET_TYPES, INCOME_TYPES, PROFIT_AND_LOSS_TYPES
 from reach_dq.exceptions import CheckRunError, ConfigError
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
@@ -59,8 +62,11 @@ _COSTS = _sql_list([kind for kind in PROFIT_AND_LOSS_TYPES if kind not in INCOME
 # Balance-sheet rows add up to assets - liabilities - equity, profit-and-loss rows to net income,
 # and cash-flow rows count as reported. ``signed`` is NULL when the row's account cannot be
 # classified for its statement.
-_LINES_SQL = f"""
-accounts AS (
+# The identities add up lines by company, basis and month, so they read the sums this query
+# returns: one row per statement, company, basis, month and kind of account instead of one per
+# account. DECIMAL sums are exact, so a sum of these sums equals the sum of the lines.
+_MONTHLY_SQL = f"""
+WITH accounts AS (
     SELECT
         company_id,
         account_id,
@@ -110,21 +116,20 @@ lines AS (
     FROM statement_rows AS r
     LEFT JOIN accounts AS a ON a.company_id = r.company_id AND a.account_id = r.account_id
     WHERE r.date IS NOT NULL AND r.basis IS NOT NULL
-),
--- The identities add up lines by company, basis and month, so they read these sums: one row per
--- statement, company, basis, month and kind of account instead of one per account. DECIMAL sums
--- are exact, so a sum of these sums equals the sum of the lines.
-monthly AS (
-    SELECT
-        statement, company_id, basis, date, is_cash, unclassified,
-        sum(signed) AS signed_sum,
-        count(signed) AS signed_count,
-        sum(amount) AS amount_sum,
-        count(amount) AS amount_count,
-        count(*) AS row_count
-    FROM lines
-    GROUP BY ALL
-),
+)
+SELECT
+    statement, company_id, basis, date, is_cash, unclassified,
+    sum(signed) AS signed_sum,
+    count(signed) AS signed_count,
+    sum(amount) AS amount_sum,
+    count(amount) AS amount_count,
+    count(*) AS row_count
+FROM lines
+GROUP BY ALL"""
+
+# Each identity query reads the rows of _MONTHLY_SQL from the table named in ``{monthly}``.
+_IDENTITY_INPUTS_SQL = """
+monthly AS (SELECT * FROM {monthly}),
 months AS (
     SELECT CAST(last_day(month_start) AS DATE) AS month_end
     FROM generate_series(
@@ -152,7 +157,7 @@ def _year_start_sql(month_end: str, fiscal_month_end: str) -> str:
 # NOTE: profit and loss months before the fetched window count as zero. The fetch starts the
 # window at the fiscal year start, so it falls short only if that used another FiscalMonthEnd.
 _BALANCE_SHEET_VS_NET_INCOME_SQL = f"""
-WITH {_LINES_SQL},
+WITH {_IDENTITY_INPUTS_SQL},
 fiscal AS (
     SELECT company_id, min(fiscal_month_end) AS fiscal_month_end
     FROM company
@@ -216,7 +221,7 @@ ORDER BY e.company_id, e.month_end, e.basis
 # balance is the plain sum of Amounts, because CASH marks cash and cash equivalents, which are
 # assets.
 _CASH_FLOW_VS_CHANGE_IN_CASH_SQL = f"""
-WITH {_LINES_SQL},
+WITH {_IDENTITY_INPUTS_SQL},
 bases AS (
     SELECT DISTINCT company_id, basis
     FROM monthly
@@ -336,15 +341,66 @@ def identity_checks(*, tolerance_per_line: Decimal = IDENTITY_TOLERANCE_PER_LINE
     Raises ConfigError unless ``tolerance_per_line`` is a Decimal from 0.00 to 0.01.
     """
     tolerance = _validated_tolerance(tolerance_per_line)
+    identities = (_BALANCE_SHEET_VS_NET_INCOME, _CASH_FLOW_VS_CHANGE_IN_CASH)
+    monthly = _SharedMonthly(tuple(identity.name for identity in identities))
     return [
         Check(
             identity.name,
             Category.ACCURACY,
             (identity.dataset,),
-            functools.partial(_run_identity, identity, tolerance),
+            functools.partial(_run_identity, identity, tolerance, monthly),
         )
-        for identity in (_BALANCE_SHEET_VS_NET_INCOME, _CASH_FLOW_VS_CHANGE_IN_CASH)
+        for identity in identities
     ]
+
+
+class _SharedMonthly:
+    """The monthly sums of _MONTHLY_SQL, computed once for all identities of one check context.
+
+    The first identity to run stores them in a temporary table of the context's connection and
+    leaves it to the others. The last one drops it. A context is held weakly, so a finished run
+    frees its connection, and a connection's temporary tables end with it.
+    NOTE: a caller that changes the snapshot between the identities of one context gets the
+    later identities' findings as of the first.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self._context: weakref.ref[CheckContext] | None = None
+        self._table = ""
+        self._waiting: set[str] = set()  # identities that have not read the table yet
+
+    @contextlib.contextmanager
+    def table(self, context: CheckContext, name: str) -> Iterator[str]:
+        """Yield the name of the table of monthly sums for the identity ``name``."""
+        same_context = self._context is not None and self._context() is context
+        if not (same_context and name in self._waiting):
+            self._drop()
+            self._create(context)
+        self._waiting.discard(name)
+        try:
+            yield self._table
+        finally:
+            if not self._waiting:
+                self._drop()
+
+    def _create(self, context: CheckContext) -> None:
+        table = f"identity_monthly_{uuid.uuid4().hex}"
+        context.connection.execute(
+            f"CREATE TEMPORARY TABLE {table} AS {_MONTHLY_SQL}",
+            {"snapshot_id": context.snapshot_id},
+        )
+        self._context, self._table, self._waiting = weakref.ref(context), table, set(self.names)
+
+    def _drop(self) -> None:
+        context = self._context() if self._context is not None else None
+        self._context, self._waiting = None, set()
+        if context is None:
+            return
+        try:
+            context.connection.execute(f"DROP TABLE IF EXISTS temp.{self._table}")
+        except duckdb.Error as exc:  # the connection is closed, so its tables are gone
+            log.debug("temporary table %s not dropped: %s", self._table, exc)
 
 
 def _validated_tolerance(value: object) -> Decimal:
@@ -373,20 +429,23 @@ def format_amount(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _run_identity(identity: _Identity, tolerance: Decimal, context: CheckContext) -> list[Finding]:
+def _run_identity(
+    identity: _Identity, tolerance: Decimal, monthly: _SharedMonthly, context: CheckContext
+) -> list[Finding]:
     if context.first_month > context.last_month:
         raise CheckRunError(
             f"first_month {context.first_month.isoformat()!r} is after "
             f"last_month {context.last_month.isoformat()!r}"
         )
 
-    companies = snapshot_company_ids(context.connection, context.snapshot_id)
+    companies = context_company_ids(context)
     if not companies:
         reason = f"no company in snapshot {context.snapshot_id}"
         return [_finding(identity, None, Outcome.NOT_EVALUATED, reason)]
 
     inputs = _company_inputs(context, identity.statements)
-    results, excluded = _month_bases(identity, context)
+    with monthly.table(context, identity.name) as monthly_table:
+        results, excluded = _month_bases(identity, context, monthly_table)
     log.debug(
         "%s: %d companies, %d month-bases",
         identity.name,
@@ -492,14 +551,16 @@ def _missing_input(
 
 
 def _month_bases(
-    identity: _Identity, context: CheckContext
+    identity: _Identity, context: CheckContext, monthly_table: str
 ) -> tuple[dict[str, list[_MonthBasis]], dict[str, int]]:
     parameters = {
         "snapshot_id": context.snapshot_id,
         "first_month": context.first_month,
         "last_month": context.last_month,
     }
-    rows = context.connection.execute(identity.sql, parameters).fetchall()
+    sql = identity.sql.replace("{monthly}", monthly_table)
+    used = {name: value for name, value in parameters.items() if f"${name}" in sql}
+    rows = context.connection.execute(sql, used).fetchall()
 
     results: dict[str, list[_MonthBasis]] = {}
     excluded: dict[str, int] = {}

@@ -27,14 +27,17 @@ CHECK_NAME = "contract.pagination_total"
 
 # The last attempt of each page of each list, with its body.
 _PAGES_SQL = """
+WITH last_attempts AS (
+    SELECT path, method, max(attempt) AS attempt
+    FROM http_exchanges
+    WHERE snapshot_id = $snapshot_id AND probe IS NULL
+    GROUP BY path, method
+)
 SELECT e.dataset, e.company_id, e.operation_id, e.page_offset, e.status_code, r.body
 FROM http_exchanges AS e
+JOIN last_attempts AS l ON l.path = e.path AND l.method = e.method AND l.attempt = e.attempt
 LEFT JOIN raw_responses AS r ON r.snapshot_id = e.snapshot_id AND r.exchange_id = e.exchange_id
-WHERE e.snapshot_id = ? AND e.page_offset IS NOT NULL AND e.probe IS NULL
-  AND e.attempt = (
-      SELECT max(a.attempt) FROM http_exchanges AS a
-      WHERE a.snapshot_id = e.snapshot_id AND a.path = e.path AND a.method = e.method
-        AND a.probe IS NULL)
+WHERE e.snapshot_id = $snapshot_id AND e.page_offset IS NOT NULL AND e.probe IS NULL
 ORDER BY e.dataset, e.company_id, e.page_offset
 """
 
@@ -56,7 +59,7 @@ def _pagination_total(context: CheckContext) -> Iterator[Finding]:
     lists: dict[Group, list[tuple[Any, ...]]] = {}
     operations: dict[Group, str] = {}
     for dataset, company_id, operation_id, offset, status, body in context.connection.execute(
-        _PAGES_SQL, [context.snapshot_id]
+        _PAGES_SQL, {"snapshot_id": context.snapshot_id}
     ).fetchall():
         lists.setdefault((dataset, company_id), []).append((offset, status, body))
         operations[(dataset, company_id)] = operation_id

@@ -35,7 +35,7 @@ from checks.rules import (
     query,
     sql_list,
 )
-from checks.schemas import snapshot_company_ids
+from checks.schemas import context_company_ids
 from reach_dq.datasets import BALANCE_SHEET_TYPES, PROFIT_AND_LOSS_TYPES
 from reach_dq.exceptions import CheckRunError
 from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
@@ -161,7 +161,7 @@ def _reconcile(context: CheckContext) -> list[Finding]:
     if context.expected_path is None:
         return []
     figures = read_expected_file(context.expected_path)
-    companies = snapshot_company_ids(context.connection, context.snapshot_id)
+    companies = context_company_ids(context)
     frame = _frame(figures, companies)
 
     known = set(companies)

@@ -107,14 +107,12 @@ CASH_FLOW_BY_ACCOUNT = Rule(
     check="accuracy.cash_flow_by_account",
     category=Category.ACCURACY,
     datasets=("cash_flow",),
-    checked_sql=(
-        f"{_CASH_FLOW_FIGURES} SELECT company_id, 'cash_flow', count(*) FROM figures "
-        "GROUP BY company_id"
-    ),
-    cases_sql=f"""{_CASH_FLOW_FIGURES}
+    figures_sql=f"{_CASH_FLOW_FIGURES} SELECT * FROM figures",
+    checked_sql="SELECT company_id, 'cash_flow', count(*) FROM {figures} GROUP BY company_id",
+    cases_sql="""
     SELECT company_id, 'cash_flow' AS dataset, account_id, month_end AS date, basis,
            'Amount' AS field, expected, actual, actual - expected AS delta
-    FROM figures
+    FROM {figures}
     WHERE abs(actual - expected) > $tolerance * lines
     """,
     unit="account-month",
@@ -155,6 +153,8 @@ evaluated AS MATERIALIZED (
         ON p.company_id = b.company_id AND p.basis = b.basis AND p.dataset = 'profit_and_loss'
     WHERE b.dataset = 'balance_sheet'
 ),
+-- Summed per account and month before the join with the evaluated months, which then joins
+-- one row per account-month instead of two.
 changes AS MATERIALIZED (
     SELECT
         c.company_id,
@@ -162,12 +162,17 @@ changes AS MATERIALIZED (
         c.month_end,
         e.year_start,
         c.account_id,
-        CASE WHEN a.account_type = 'ASSET' THEN -1 ELSE 1 END * sum(c.change) AS change,
-        count(*) AS lines
-    FROM ({_BALANCE_CHANGES}) AS c
-    JOIN closing_accounts AS a USING (company_id, account_id)
+        CASE WHEN c.account_type = 'ASSET' THEN -1 ELSE 1 END * c.change AS change,
+        c.lines
+    FROM (
+        SELECT m.company_id, m.basis, m.account_id, a.account_type, m.month_end,
+               sum(m.change) AS change, count(*) AS lines
+        FROM ({_BALANCE_CHANGES}) AS m
+        JOIN closing_accounts AS a USING (company_id, account_id)
+        WHERE m.month_end BETWEEN $first_month AND $last_month
+        GROUP BY ALL
+    ) AS c
     JOIN evaluated AS e USING (company_id, basis, month_end)
-    GROUP BY c.company_id, c.basis, c.month_end, e.year_start, c.account_id, a.account_type
 ),
 monthly_net_income AS (
     SELECT p.company_id, p.basis, p.date,

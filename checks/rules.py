@@ -17,18 +17,20 @@ finding otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import duckdb
 
 from checks.identities import format_amount
-from checks.schemas import snapshot_company_ids
+from checks.schemas import context_company_ids
 from reach_dq.exceptions import ConfigError
 from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
 from reach_dq.runner import CheckContext
@@ -167,6 +169,9 @@ class Rule:
     missing: str | None = None  # not_evaluated text for a company without checked units
     # Optional SQL returning company_id, dataset, reason: a more precise not_evaluated text.
     reasons_sql: str | None = None
+    # Optional SQL whose rows the other queries read as the table ``{figures}``. It runs once
+    # per check, where a common table expression would run again for each query.
+    figures_sql: str | None = None
 
 
 def run_rule(
@@ -182,24 +187,29 @@ def run_rule(
         "last_month": context.last_month,
         **(parameters or {}),
     }
-    checked = {
-        (company_id, dataset): int(count)
-        for company_id, dataset, count in query(context.connection, rule.checked_sql, values)
-        if company_id is not None and count
-    }
-    cases = _capped_cases(context.connection, rule.cases_sql, values)
-    reasons: dict[tuple[str, str], str] = {}
-    if rule.reasons_sql is not None:
-        reasons = {
-            (company_id, dataset): reason
-            for company_id, dataset, reason in query(context.connection, rule.reasons_sql, values)
+    with _figures_table(context.connection, rule.figures_sql, values) as with_figures:
+        checked = {
+            (company_id, dataset): int(count)
+            for company_id, dataset, count in query(
+                context.connection, with_figures(rule.checked_sql), values
+            )
+            if company_id is not None and count
         }
+        cases = _capped_cases(context.connection, with_figures(rule.cases_sql), values)
+        reasons: dict[tuple[str, str], str] = {}
+        if rule.reasons_sql is not None:
+            reasons = {
+                (company_id, dataset): reason
+                for company_id, dataset, reason in query(
+                    context.connection, with_figures(rule.reasons_sql), values
+                )
+            }
     log.debug(
         "%s: %d company-datasets checked, %d with cases", rule.check, len(checked), len(cases)
     )
 
     findings = []
-    companies = snapshot_company_ids(context.connection, context.snapshot_id)
+    companies = context_company_ids(context)
     for company_id in sorted({*companies, *(key[0] for key in checked)}):
         for dataset in rule.datasets:
             key = (company_id, dataset)
@@ -220,6 +230,26 @@ def query(
     """Run ``sql`` with the named parameters it uses; DuckDB rejects unused ones."""
     used = {name: values[name] for name in dict.fromkeys(_PARAMETER.findall(sql))}
     return connection.execute(sql, used).fetchall()
+
+
+@contextlib.contextmanager
+def _figures_table(
+    connection: duckdb.DuckDBPyConnection, figures_sql: str | None, values: Mapping[str, object]
+) -> Iterator[Callable[[str], str]]:
+    """Store the rows of ``figures_sql`` in a temporary table for the duration of the block.
+
+    Yield a function that points a query's ``{figures}`` at that table. The table belongs to
+    this connection only and is dropped on leaving the block.
+    """
+    if figures_sql is None:
+        yield lambda sql: sql
+        return
+    table = f"rule_figures_{uuid.uuid4().hex}"
+    query(connection, f"CREATE TEMPORARY TABLE {table} AS {figures_sql}", values)
+    try:
+        yield lambda sql: sql.replace("{figures}", table)
+    finally:
+        connection.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _capped_cases(

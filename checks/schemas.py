@@ -211,6 +211,19 @@ def schema_checks() -> list[Check]:
     ]
 
 
+def context_company_ids(context: CheckContext) -> list[str]:
+    """Return ``snapshot_company_ids`` of a check context, queried once per context.
+
+    NOTE: a caller that adds companies to the snapshot between the checks of one context gets
+    the companies as of the first check that read them.
+    """
+    if "company_ids" not in context.memo:
+        context.memo["company_ids"] = snapshot_company_ids(
+            context.connection, context.snapshot_id
+        )
+    return list(context.memo["company_ids"])
+
+
 def snapshot_company_ids(connection: duckdb.DuckDBPyConnection, snapshot_id: str) -> list[str]:
     """Return the companies of a snapshot, sorted.
 
@@ -333,7 +346,7 @@ def _run_schema_check(dataset: Dataset, context: CheckContext) -> list[Finding]:
     for case in cases:
         cases_by_company.setdefault(case.company_id, []).append(case)
 
-    listed = snapshot_company_ids(context.connection, context.snapshot_id)
+    listed = context_company_ids(context)
     present = [key for key in rows_by_company if key is not None]
     companies: list[str | None] = sorted({*listed, *present})
     if None in rows_by_company:

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reach_dq.findings import Category, Finding, Outcome
 
@@ -39,6 +39,12 @@ class CheckContext:
     accrual_accounts: tuple[str, ...] | None = None  # None: receivables and payables by name
     frozen_feed_runs: int = 3  # nightly snapshots with unchanged open months that warn
     now: dt.datetime | None = None  # the check time in UTC; None: the current time
+    # Values that several checks read alike, such as the snapshot's companies, stored by the
+    # first check that reads them. Each context, ``dataclasses.replace`` copies included, has
+    # its own.
+    memo: dict[str, Any] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
 
 @dataclasses.dataclass(frozen=True)

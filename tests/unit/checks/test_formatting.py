@@ -463,6 +463,9 @@ def test_compiled_path_matches_full_validation(
     snapshot: Snapshot, spec: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_mixed_bodies(snapshot)
+    decoded = snapshot.run(spec)
+    # Without the msgspec decoders, the bodies take the orjson parse and the compiled checks.
+    monkeypatch.setattr("checks.formatting.compile_clean_decoder", lambda schema: None)
     quick = snapshot.run(spec)
     # Without the orjson parse, every body is parsed with Decimal numbers.
     monkeypatch.setattr("checks.formatting._quick_parse", lambda text: formatting._UNPARSED)
@@ -470,6 +473,7 @@ def test_compiled_path_matches_full_validation(
     monkeypatch.setattr("checks.formatting.compile_clean_check", lambda schema, **_: None)
     full = snapshot.run(spec)
 
+    assert decoded == full
     assert quick == full
     assert compiled == full
     assert sum(f.outcome is Outcome.FAILED for f in compiled) == 5
