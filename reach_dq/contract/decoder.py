@@ -1,9 +1,9 @@
 """Compile a response schema into a msgspec decoder that accepts only clean bodies.
 
 A statement body contains hundreds of thousands of rows. Parsing it into Python objects and then
-walking them costs more than the rest of the contract check, so ``compile_clean_decoder``
-turns the schema into msgspec types instead: msgspec parses the text and checks each value in
-one pass of compiled code, without building a dict per row.
+walking them costs more than the rest of the contract check. So ``compile_clean_decoder``
+turns the schema into msgspec types instead. msgspec then parses the text and checks each value
+in one pass of compiled code, without building a dict per row.
 
 The decoder answers the same question as ``reach_dq.contract.compiled``: does the body break
 no rule and carry no field that the schema does not declare? It may turn down a clean body
@@ -158,7 +158,10 @@ class _Types:
 
 
 def _declared_types(schema: dict[str, Any]) -> list[str] | None:
-    """Return the declared type, or ``[type, "null"]``; None for a schema with no keyword."""
+    """Return the declared type as a list, such as ``["string", "null"]``.
+
+    Return None for a schema without ``type`` and without any other compiled keyword.
+    """
     declared = schema.get("type")
     if declared is None:
         if set(schema) & _COMPILED:
