@@ -228,7 +228,6 @@ def demo(
 
 
 ConfigFile = Annotated[Path, typer.Option("--config", help="Nightly config file (TOML), e.g. reach-dq.example.toml.")]
-PREFECT_HOME = Path("data/prefect")  # Prefect's files unless PREFECT_HOME is set
 
 
 @app.command()
@@ -244,9 +243,9 @@ def nightly(
 ) -> None:
     """Validate every partner of the config once: the nightly Prefect flow, alerts and trends page."""
     _configure_logging(verbose)
-    from reach_dq.schedule import prepare_prefect_environment
+    from reach_dq.schedule import PREFECT_HOME, prepare_prefect_environment
 
-    prepare_prefect_environment(PREFECT_HOME)
+    _guarded(lambda: prepare_prefect_environment(PREFECT_HOME))
     from reach_dq.config import load_config
     from reach_dq.settings import parse_as_of
 
@@ -280,9 +279,9 @@ def schedule(
 ) -> None:
     """Serve the nightly deployment on the Prefect server at PREFECT_API_URL until stopped."""
     _configure_logging(verbose)
-    from reach_dq.schedule import prepare_prefect_environment, serve_nightly
+    from reach_dq.schedule import PREFECT_HOME, prepare_prefect_environment, serve_nightly
 
-    prepare_prefect_environment(PREFECT_HOME)
+    _guarded(lambda: prepare_prefect_environment(PREFECT_HOME))
     _guarded(lambda: serve_nightly(config_path=config, prefect_file=prefect_file, deployment=deployment))
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from reach_dq.pipeline import Publication
+from reach_dq.schedule import PREFECT_HOME, prepare_prefect_environment
 from reach_dq.settings import RunOptions
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ DEMO_TOKEN_ENV = "REACH_DQ_DEMO_TOKEN"
 
 def run_demo(*, companies: int, warehouse: Path, docs_dir: Path, json_path: Path | None) -> Publication:
     """Serve generated books for ``companies`` companies, run the golive flow, stop the server."""
-    _quiet_prefect()
+    prepare_prefect_environment(PREFECT_HOME)
     from flows.golive import golive_flow
     from reach_dq.partner.server import PartnerConfig, serve_in_background
 
@@ -37,13 +38,3 @@ def run_demo(*, companies: int, warehouse: Path, docs_dir: Path, json_path: Path
         )
         return golive_flow(options)
 
-
-def _quiet_prefect() -> None:
-    """Keep Prefect's files in data/ and its telemetry off unless the caller chose otherwise.
-
-    These must be set before Prefect is imported, because Prefect reads its settings then.
-    """
-    home = Path(os.environ.setdefault("PREFECT_HOME", str(Path("data/prefect").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")

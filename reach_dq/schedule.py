@@ -38,15 +38,25 @@ class DeploymentSpec:
     description: str | None = None
 
 
+PREFECT_HOME = Path("data/prefect")  # Prefect's files unless PREFECT_HOME is set
 EPHEMERAL_STARTUP_S = "120"  # seconds Prefect waits for its temporary server to start
 
 
 def prepare_prefect_environment(home: Path) -> None:
     """Keep Prefect's files under ``home`` and its telemetry off, unless the caller chose otherwise.
 
-    Must run before Prefect is imported, because Prefect reads these settings then.
+    Must run before Prefect is imported, because Prefect reads these settings then. Creates
+    the home folder with its parents: Prefect creates only the last level, and without the folder
+    its temporary server cannot start. Raises ConfigError when the folder cannot be created.
     """
-    os.environ.setdefault("PREFECT_HOME", str(home.resolve()))
+    prefect_home = Path(os.environ.setdefault("PREFECT_HOME", str(home.resolve())))
+    try:
+        prefect_home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the Prefect home folder {str(prefect_home)!r} (PREFECT_HOME): "
+            f"{exc.strerror}; expected a folder this user can write"
+        ) from exc
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # Prefect 3.9 waits 20 s by default for its temporary server to start. A busy 2-core machine

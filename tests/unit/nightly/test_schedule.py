@@ -117,3 +117,27 @@ def test_prefect_environment_keeps_user_values(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "45")
     prepare_prefect_environment(tmp_path / "prefect")
     assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "45"
+
+
+def test_prefect_home_is_created_with_its_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prefect creates only the last level of its home, so a run from a folder without data/
+    # could not start Prefect's temporary server.
+    unset_prefect_variables(monkeypatch)
+    home = tmp_path / "data" / "prefect"
+    prepare_prefect_environment(home)
+    assert home.is_dir()
+
+
+def test_prefect_home_that_cannot_be_created_names_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unset_prefect_variables(monkeypatch)
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        prepare_prefect_environment(blocker / "prefect")
+    assert str(blocker / "prefect") in str(caught.value)
+    assert "PREFECT_HOME" in str(caught.value)
+    assert blocker.read_text(encoding="utf-8") == "a file where the folder should be"
