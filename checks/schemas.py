@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
+import json
 import logging
 import math
 from collections.abc import Iterable
@@ -41,7 +42,8 @@ from reach_dq.datasets import (
 from reach_dq.exceptions import CheckRunError
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.runner import Check, CheckContext
-from reach_dq.warehouse.ddl import table_columns
+from reach_dq.warehouse.ddl import UNSTORED_COLUMN, table_columns
+from reach_dq.warehouse.typed import accepted_values
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,11 @@ def build_schema(dataset: Dataset, *, money_values: bool = True) -> pa.DataFrame
     )
 
 
+_COLUMN_TYPES: dict[str, dict[str, str]] = {
+    dataset.name: {column.name: column.sql_type for column in table_columns(dataset)}
+    for dataset in DATASETS
+}
+
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     dataset.name: build_schema(dataset) for dataset in DATASETS
 }
@@ -282,8 +289,8 @@ def read_check_frame(
 ) -> pd.DataFrame:
     """Read the columns that the dataset's schema checks, with money columns as null markers.
 
-    The frame contains the schema's columns and the record key, in table order, sorted like
-    ``read_snapshot_frame``. Each money column contains ``True`` where the warehouse has an
+    The frame contains the schema's columns and the record key, in table order, then
+    ``unstored_values``, sorted like ``read_snapshot_frame``. Each money column contains ``True`` where the warehouse has an
     amount and ``<NA>`` where it has none, so no amount is read or converted. DuckDB's
     DECIMAL(38, 10) rejects NaN and infinity, so every stored amount passes the schema's
     finite-decimal check, and for warehouse rows that check reduces to the null check kept here.
@@ -302,6 +309,7 @@ def read_check_frame(
         if column.sql_type == MONEY else column.name
         for column in columns
     ]
+    selections.append(UNSTORED_COLUMN)
     suspects = None
     if suspects_only:
         suspects = suspect_query(schema, {column.name: column.sql_type for column in columns})
@@ -439,6 +447,12 @@ def _frame_rule_case(dataset: Dataset, row: pd.Series, check: str) -> FailureCas
 def _row_case(
     dataset: Dataset, row: pd.Series, field: str, expected: str, actual: Any
 ) -> FailureCase:
+    sent = _unstored_value(row, field) if _is_null(actual) else None
+    if sent is not None:
+        # The partner sent a value that the warehouse could not store, so the column is NULL:
+        # report the value as sent, and what the column stores.
+        actual = sent
+        expected = accepted_values(_COLUMN_TYPES[dataset.name][field])
     return FailureCase(
         company_id=_optional_text(row.get("company_id")),
         account_id=_optional_text(row.get("account_id")),
@@ -448,6 +462,14 @@ def _row_case(
         expected=expected,
         actual=_text(actual),
     )
+
+
+def _unstored_value(row: pd.Series, field: str) -> str | None:
+    """Return the JSON text the partner sent for ``field`` when it could not be stored."""
+    unstored = row.get(UNSTORED_COLUMN)
+    if _is_null(unstored):
+        return None
+    return json.loads(unstored).get(field)
 
 
 def _is_null(value: Any) -> bool:

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 DATA_SOURCE_NAME = "reach_dq"
 DOCS_SITE_NAME = "local_site"
 
-# Columns reported beside each unexpected value, when the frame has them.
-INDEX_COLUMNS = ("company_id", "basis", "account_id", "date")
+# Columns reported beside each unexpected value, when the frame has them. unstored_values
+# holds what the partner sent for a column that is NULL because the warehouse could not store it.
+INDEX_COLUMNS = ("company_id", "basis", "account_id", "date", "unstored_values")
 
 
 def create_context(docs_dir: Path) -> EphemeralDataContext:

@@ -35,7 +35,7 @@ from reach_dq.datasets import BY_NAME, MONEY, Column, Dataset
 from reach_dq.exceptions import ConfigError, StoreError
 from reach_dq.gx.context import INDEX_COLUMNS
 from reach_dq.gx.suite_files import SuiteFile, load_suite, suite_paths
-from reach_dq.warehouse.ddl import table_columns
+from reach_dq.warehouse.ddl import UNSTORED, table_columns
 
 if TYPE_CHECKING:
     import duckdb
@@ -105,7 +105,7 @@ def read_frame(
     category_columns = _category_columns(suites)
     # INDEX_COLUMNS contains company_id, which every typed table has, so no frame is empty of
     # columns and each frame counts the dataset's rows.
-    columns = [column for column in table_columns(dataset) if column.name in needed]
+    columns = [column for column in (*table_columns(dataset), UNSTORED) if column.name in needed]
     try:
         # A text column becomes an ENUM in DuckDB, so it needs its values. A DATE column is
         # read as datetime64 and factorised in pandas.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
+from reach_dq.warehouse.ddl import UNSTORED_COLUMN
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -171,8 +173,18 @@ def _case_from_row(rule: Rule, row: Mapping[str, Any]) -> FailureCase:
         date=_optional_text(row, "date"),
         basis=_optional_text(row, "basis"),
         field=", ".join(fields) or None,
-        actual=", ".join(_text(row.get(column)) for column in fields) or None,
+        actual=", ".join(_cell_text(row, column) for column in fields) or None,
     )
+
+
+def _cell_text(row: Mapping[str, Any], column: str) -> str:
+    """Render one cell; a NULL that stands for a value the warehouse could not store shows it."""
+    value = row.get(column)
+    if not _is_missing(value):
+        return _text(value)
+    unstored = row.get(UNSTORED_COLUMN)
+    sent = None if _is_missing(unstored) else json.loads(unstored).get(column)
+    return "null" if sent is None else f"{sent} (sent, not stored)"
 
 
 def _case_from_value(rule: Rule, value: Any) -> FailureCase:

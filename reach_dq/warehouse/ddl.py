@@ -8,6 +8,12 @@ import duckdb
 
 from reach_dq.datasets import CONTEXT_COLUMNS, DATASETS, Column, Dataset
 
+# Last column of each typed table: NULL, or a JSON object that maps each column of the row
+# whose value the partner sent but the warehouse could not store (the column is NULL) to that
+# value as JSON text, for example {"amount": "\"80450.25\""}.
+UNSTORED_COLUMN = "unstored_values"
+UNSTORED = Column(UNSTORED_COLUMN, "", "VARCHAR", required=False)
+
 
 def table_columns(dataset: Dataset) -> tuple[Column, ...]:
     """Return the context columns then the dataset's own, a dataset column winning a name clash."""
@@ -17,13 +23,21 @@ def table_columns(dataset: Dataset) -> tuple[Column, ...]:
 
 
 def typed_table_sql(dataset: Dataset) -> str:
-    columns = ",\n    ".join(f"{column.name} {column.sql_type}" for column in table_columns(dataset))
+    columns = ",\n    ".join(
+        f"{column.name} {column.sql_type}" for column in (*table_columns(dataset), UNSTORED)
+    )
     return f"CREATE TABLE IF NOT EXISTS {dataset.name} (\n    {columns}\n)"
 
 
 def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create every warehouse table that does not exist yet; existing data is left as it is."""
+    """Create every warehouse table that does not exist yet; existing data is left as it is.
+
+    A typed table from a warehouse file written before ``UNSTORED_COLUMN`` existed gains it.
+    """
     schema = resources.files("reach_dq.warehouse").joinpath("schema.sql").read_text("utf-8")
     connection.execute(schema)
     for dataset in DATASETS:
         connection.execute(typed_table_sql(dataset))
+        connection.execute(
+            f"ALTER TABLE {dataset.name} ADD COLUMN IF NOT EXISTS {UNSTORED_COLUMN} VARCHAR"
+        )

@@ -2,7 +2,8 @@
 
 Conversion is strict and never guesses: a value of the wrong JSON type, a date that is not a
 real ``YYYY-MM-DD`` date, or a number that DECIMAL(38, 10) cannot store exactly becomes NULL.
-The original value stays in ``raw_responses``, where the formatting check reads it.
+The row's ``unstored_values`` column then keeps the value as JSON text, so a check that finds
+the NULL can report what the partner sent. The whole body stays in ``raw_responses``.
 
 Values reach DuckDB as text in a registered pandas frame and are cast in SQL
 (``CAST(x AS DECIMAL(38, 10))``), so money never passes through a binary float.
@@ -24,7 +25,7 @@ import pandas as pd
 
 from reach_dq.datasets import DATASETS, Column, Dataset
 from reach_dq.exceptions import StoreError
-from reach_dq.warehouse.ddl import table_columns
+from reach_dq.warehouse.ddl import UNSTORED_COLUMN, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def _load_dataset(connection: duckdb.DuckDBPyConnection, snapshot_id: str, datas
 
     columns = table_columns(dataset)
     values: dict[str, list[Any]] = {column.name: [] for column in columns}
+    values[UNSTORED_COLUMN] = []
     skipped = 0
     for exchange in exchanges:
         items = _parse_items(exchange.body, dataset.operation_id)
@@ -160,11 +162,17 @@ def _append_row(
         "class_id": exchange.class_id,
         "department_id": exchange.department_id,
     }
+    unstored: dict[str, str] = {}
     for column in columns:
-        if column.field:
-            values[column.name].append(to_sql_text(item.get(column.field), column.sql_type))
-        else:
+        if not column.field:
             values[column.name].append(context[column.name])
+            continue
+        sent = item.get(column.field)
+        text = to_sql_text(sent, column.sql_type)
+        if text is None and sent is not None:
+            unstored[column.name] = json_text(sent)
+        values[column.name].append(text)
+    values[UNSTORED_COLUMN].append(json.dumps(unstored) if unstored else None)
 
 
 def _insert(
@@ -174,13 +182,45 @@ def _insert(
     values: dict[str, list[Any]],
 ) -> None:
     frame = pd.DataFrame({name: pd.Series(column, dtype=object) for name, column in values.items()})
-    names = ", ".join(f'"{column.name}"' for column in columns)
-    casts = ", ".join(f'CAST("{column.name}" AS {column.sql_type})' for column in columns)
+    names = ", ".join([f'"{column.name}"' for column in columns] + [UNSTORED_COLUMN])
+    casts = ", ".join(
+        [f'CAST("{column.name}" AS {column.sql_type})' for column in columns]
+        + [f"CAST({UNSTORED_COLUMN} AS VARCHAR)"]
+    )
     connection.register(_FRAME, frame)
     try:
         connection.execute(f'INSERT INTO "{dataset.name}" ({names}) SELECT {casts} FROM {_FRAME}')
     finally:
         connection.unregister(_FRAME)
+
+
+def json_text(value: Any) -> str:
+    """Return a parsed JSON value as compact JSON text, with each ``Decimal`` in its own digits."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ",".join(json_text(part) for part in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{json.dumps(key)}:{json_text(part)}" for key, part in value.items())
+        return "{" + ",".join(pairs) + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def accepted_values(sql_type: str) -> str:
+    """Describe the JSON values that a column of ``sql_type`` stores, for failure cases."""
+    match = _DECIMAL_TYPE.fullmatch(sql_type)
+    if match:
+        return f"a finite JSON number that DECIMAL({match[1]}, {match[2]}) stores exactly"
+    return _ACCEPTED[sql_type]
+
+
+_ACCEPTED = {
+    "VARCHAR": "a JSON string",
+    "DATE": "a real date written YYYY-MM-DD",
+    "BOOLEAN": "true or false",
+    "INTEGER": "a JSON integer within 32 bits",
+    "BIGINT": "a JSON integer within 64 bits",
+}
 
 
 def to_sql_text(value: Any, sql_type: str) -> str | None:

@@ -39,6 +39,14 @@ def unbalanced(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return validate_generated(tmp_path_factory.mktemp("unbalanced"), "unbalanced-balance-sheet")
 
 
+@pytest.fixture(scope="module")
+def misformatted(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return validate_generated(
+        tmp_path_factory.mktemp("misformatted"),
+        "date-not-zero-padded", "amount-as-string", "missing-required-field",
+    )
+
+
 def failed(run: Run) -> list[dict]:
     return [finding for finding in run.findings if finding["outcome"] == "failed"]
 
@@ -116,8 +124,8 @@ def test_cent_on_cash_also_breaks_change_in_cash_twice(unbalanced: Run) -> None:
     }
 
 
-def test_contract_breaks_name_dataset_field_and_value(tmp_path: Path) -> None:
-    run = validate_generated(tmp_path, "date-not-zero-padded", "amount-as-string", "missing-required-field")
+def test_contract_breaks_name_dataset_field_and_value(misformatted: Run) -> None:
+    run = misformatted
 
     assert run.exit_code == 1
     contract = {f["dataset"]: f for f in failed(run) if f["check"] == "contract.response_schema"}
@@ -136,3 +144,28 @@ def test_contract_breaks_name_dataset_field_and_value(tmp_path: Path) -> None:
     assert dates[0]["company_id"] == "C001"
     assert amounts[0]["expected"] == "type number"
     assert re.fullmatch(r'"\d+\.\d{2}"', amounts[0]["actual"])
+
+
+def test_schema_failures_show_unstored_values(misformatted: Run) -> None:
+    # "2024-1-31" is no YYYY-MM-DD date and "75538.08" is no JSON number, so the warehouse keeps
+    # NULL in their columns. The Pandera and GX failures show the values the partner sent.
+    [pandera] = [f for f in failed(misformatted) if f["check"] == "pandera.profit_and_loss"]
+    cases = {}
+    for case in pandera["failure_cases"]:
+        cases.setdefault(case["field"], case)  # the first case of each field
+    assert cases["date"]["actual"] == '"2024-1-31"'
+    assert cases["date"]["expected"] == "a real date written YYYY-MM-DD"
+    assert re.fullmatch(r'"\d+\.\d{2}"', cases["amount"]["actual"])
+    assert cases["amount"]["expected"] == (
+        "a finite JSON number that DECIMAL(38, 10) stores exactly"
+    )
+    assert "first: date '\"2024-1-31\"', expected a real date" in pandera["message"]
+
+    gx_checks = {
+        "gx.profit_and_loss.expect_column_values_to_not_be_null(date)": r'"20\d\d-\d-\d\d"',
+        "gx.profit_and_loss.expect_column_values_to_not_be_null(amount)": r'"\d+\.\d{2}"',
+    }
+    for check, sent in gx_checks.items():
+        [finding] = [f for f in failed(misformatted) if f["check"] == check]
+        for case in finding["failure_cases"]:
+            assert re.fullmatch(sent + r" \(sent, not stored\)", case["actual"]), case

@@ -68,6 +68,7 @@ def test_frame_contains_suite_columns(warehouse: duckdb.DuckDBPyConnection) -> N
         "account_id",
         "date",
         "amount",
+        "unstored_values",
     ]
 
 

@@ -135,6 +135,23 @@ def test_null_amount_fails(
     )
 
 
+def test_unstored_amount_shows_value_sent(
+    warehouse: duckdb.DuckDBPyConnection, make_context: ContextFactory
+) -> None:
+    unstored = '{"amount": "\\"80450.25\\""}'
+    rows = [
+        statement_row(),
+        statement_row(account_id="5000", amount=None, unstored_values=unstored),
+    ]
+
+    finding = only_finding(warehouse, make_context, "profit_and_loss", rows)
+
+    expected = "a finite JSON number that DECIMAL(38, 10) stores exactly"
+    [case] = finding.failure_cases
+    assert (case.field, case.actual, case.expected) == ("amount", '"80450.25"', expected)
+    assert finding.message.endswith(f"""first: amount '"80450.25"', expected {expected}""")
+
+
 def test_invalid_account_type_fails(
     warehouse: duckdb.DuckDBPyConnection, make_context: ContextFactory
 ) -> None:
@@ -564,6 +581,7 @@ def test_check_frame_reads_schema_columns(warehouse: duckdb.DuckDBPyConnection) 
         "account_id",
         "date",
         "amount",
+        "unstored_values",
     ]
 
 

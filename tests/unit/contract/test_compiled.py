@@ -15,6 +15,7 @@ from reach_dq.contract.compiled import (
 )
 from reach_dq.contract.conformance import extra_fields, parse_body, validate_body
 from reach_dq.contract.spec import Operation, Spec, load_spec
+from reach_dq.warehouse.typed import json_text
 
 
 @pytest.fixture(scope="module")
@@ -191,18 +192,6 @@ def test_compiled_matches_full_validation(schema: dict[str, Any], body: Any, cle
     assert check is not None
     assert check(body) is clean
     assert full_result_clean(schema, body) is clean
-
-
-def json_text(value: Any) -> str:
-    """Write a parsed body back as JSON, each Decimal with its own digits."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(json_text(item) for item in value) + "]"
-    if isinstance(value, dict):
-        items = (f"{json.dumps(key)}: {json_text(item)}" for key, item in value.items())
-        return "{" + ", ".join(items) + "}"
-    return json.dumps(value)
 
 
 @pytest.mark.parametrize(

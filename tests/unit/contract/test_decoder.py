@@ -11,7 +11,8 @@ from checks.formatting import _item_count
 from reach_dq.contract.conformance import parse_body
 from reach_dq.contract.decoder import compile_clean_decoder
 from reach_dq.contract.spec import Spec, load_spec
-from tests.unit.contract.test_compiled import full_result_clean, json_text
+from reach_dq.warehouse.typed import json_text
+from tests.unit.contract.test_compiled import full_result_clean
 
 STATEMENT_ROW = {"AccountId": "4000", "Date": "2025-01-31", "Amount": Decimal("1234.56")}
 ACCOUNT = {"AccountId": "1000", "AccountNumber": None, "AccountName": "Cash",

@@ -119,7 +119,7 @@ def test_prefect_environment_keeps_user_values(tmp_path: Path, monkeypatch: pyte
     assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "45"
 
 
-def test_prefect_home_is_created_with_its_parents(
+def test_prefect_home_created_with_parents(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Prefect creates only the last level of its home, so a run from a folder without data/
@@ -130,7 +130,7 @@ def test_prefect_home_is_created_with_its_parents(
     assert home.is_dir()
 
 
-def test_prefect_home_that_cannot_be_created_names_the_folder(
+def test_uncreatable_prefect_home_names_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     unset_prefect_variables(monkeypatch)

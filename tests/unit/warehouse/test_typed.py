@@ -275,6 +275,34 @@ def test_invalid_values_load_as_null(
     assert own_rows(warehouse, snapshot_id, "profit_and_loss") == [expected]
 
 
+def test_unstored_values_keep_sent_json(
+    warehouse: Warehouse, snapshot_id: str, exchanges: Exchanges
+) -> None:
+    items = [
+        '{"AccountId": "4000", "Date": "2024-1-31", "Amount": "80450.25"}',
+        '{"AccountId": "4000", "Date": "2024-02-29", "Amount": 1e400}',
+        '{"AccountId": 4000, "Date": "2024-03-31", "Amount": {"Value": 12.50}}',
+        '{"AccountId": "4000", "Date": "2024-04-30", "Amount": 0.005}',
+        '{"AccountId": "4000", "Date": null, "Amount": 7}',
+    ]
+    exchanges.add("getProfitAndLoss", f'{{"Data": [{", ".join(items)}]}}')
+    load_typed(warehouse.connection, snapshot_id)
+
+    rows = warehouse.connection.execute(
+        "SELECT account_id, date, amount, unstored_values FROM profit_and_loss "
+        "WHERE snapshot_id = ? ORDER BY rowid",
+        [snapshot_id],
+    ).fetchall()
+    assert rows == [
+        ("4000", None, None, '{"date": "\\"2024-1-31\\"", "amount": "\\"80450.25\\""}'),
+        ("4000", dt.date(2024, 2, 29), None, '{"amount": "1E+400"}'),
+        (None, dt.date(2024, 3, 31), None, '{"account_id": "4000", "amount": "{\\"Value\\":12.50}"}'),
+        ("4000", dt.date(2024, 4, 30), Decimal("0.005"), None),
+        # A JSON null is a missing value, not one the warehouse failed to store.
+        ("4000", None, Decimal(7), None),
+    ]
+
+
 def test_non_integer_fiscal_month_end_loads_as_null(
     warehouse: Warehouse, snapshot_id: str, exchanges: Exchanges
 ) -> None:

@@ -4,8 +4,10 @@ import dataclasses
 import datetime as dt
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from reach_dq.datasets import DATASETS
@@ -89,6 +91,27 @@ def test_open_keeps_existing_snapshots(tmp_path: Path) -> None:
         snapshot_id = begin(warehouse)
     with Warehouse.open(path) as warehouse:
         assert warehouse.snapshot_status(snapshot_id) == "running"
+
+
+def test_open_migrates_older_typed_tables(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    old_table = (
+        "CREATE TABLE cash_flow (snapshot_id VARCHAR, exchange_id BIGINT, company_id VARCHAR, "
+        "basis VARCHAR, budget_id VARCHAR, class_id VARCHAR, department_id VARCHAR, "
+        "account_id VARCHAR, date DATE, amount DECIMAL(38, 10))"
+    )
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(old_table)
+        connection.execute(
+            "INSERT INTO cash_flow VALUES ('old', 1, 'C001', 'CASH', NULL, NULL, NULL, "
+            "'1000', DATE '2024-01-31', 12.50)"
+        )
+
+    with Warehouse.open(path) as warehouse:
+        rows = warehouse.connection.execute(
+            "SELECT snapshot_id, amount, unstored_values FROM cash_flow"
+        ).fetchall()
+    assert rows == [("old", Decimal("12.50"), None)]
 
 
 def test_open_rejects_file_that_is_not_duckdb(tmp_path: Path) -> None:
