@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from checks.schemas import context_company_ids
+from checks.sql import query
 from reach_dq.datasets import BALANCE_SHEET_TYPES, INCOME_TYPES, PROFIT_AND_LOSS_TYPES
 from reach_dq.exceptions import CheckRunError, ConfigError
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
@@ -517,9 +518,9 @@ def _company_inputs(
 
 
 def _per_company(
-    connection: duckdb.DuckDBPyConnection, query: str, parameters: dict[str, object]
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: dict[str, object]
 ) -> dict[str, tuple[Any, ...]]:
-    return {row[0]: row[1:] for row in connection.execute(query, parameters).fetchall()}
+    return {row[0]: row[1:] for row in connection.execute(sql, parameters).fetchall()}
 
 
 def _missing_input(
@@ -558,9 +559,7 @@ def _month_bases(
         "first_month": context.first_month,
         "last_month": context.last_month,
     }
-    sql = identity.sql.replace("{monthly}", monthly_table)
-    used = {name: value for name, value in parameters.items() if f"${name}" in sql}
-    rows = context.connection.execute(sql, used).fetchall()
+    rows = query(context.connection, identity.sql.replace("{monthly}", monthly_table), parameters)
 
     results: dict[str, list[_MonthBasis]] = {}
     excluded: dict[str, int] = {}

@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -31,6 +30,7 @@ import duckdb
 
 from checks.identities import format_amount
 from checks.schemas import context_company_ids
+from checks.sql import query
 from reach_dq.exceptions import ConfigError
 from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
 from reach_dq.runner import CheckContext
@@ -58,7 +58,6 @@ STATEMENT_OPERATIONS = {
 ACTUALS = "budget_id IS NULL AND class_id IS NULL AND department_id IS NULL"
 MAX_TOLERANCE_PER_LINE = Decimal("0.01")
 
-_PARAMETER = re.compile(r"\$([a-z_]+)")
 
 
 def sql_list(values: Sequence[str]) -> str:
@@ -222,14 +221,6 @@ def run_rule(
                 reason = rule.missing.format(company=company_id, dataset=dataset)
                 findings.append(not_evaluated(rule, dataset, company_id, reason))
     return findings
-
-
-def query(
-    connection: duckdb.DuckDBPyConnection, sql: str, values: Mapping[str, object]
-) -> list[tuple[Any, ...]]:
-    """Run ``sql`` with the named parameters it uses; DuckDB rejects unused ones."""
-    used = {name: values[name] for name in dict.fromkeys(_PARAMETER.findall(sql))}
-    return connection.execute(sql, used).fetchall()
 
 
 @contextlib.contextmanager

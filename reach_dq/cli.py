@@ -162,7 +162,7 @@ def golive(
     from reach_dq import pipeline
 
     publication = _guarded(lambda: pipeline.run_golive(options))
-    _finish_golive(publication)
+    _finish(publication, scorecard=True)
 
 
 @app.command("partner-server")
@@ -224,7 +224,7 @@ def demo(
     publication = _guarded(
         lambda: run_demo(companies=companies, warehouse=warehouse, docs_dir=docs_dir, json_path=json_path)
     )
-    _finish(publication)
+    _finish_golive(publication)
 
 
 ConfigFile = Annotated[Path, typer.Option("--config", help="Nightly config file (TOML), e.g. reach-dq.example.toml.")]
@@ -374,14 +374,22 @@ def _guarded(action):  # noqa: ANN001, ANN202  # any zero-argument callable
         _fail(ExitCode.INCOMPLETE, f"the run could not complete: {exc}")
 
 
-def _finish(publication) -> NoReturn:  # noqa: ANN001  # pipeline.Publication
+def _finish(publication, *, scorecard: bool = False) -> NoReturn:  # noqa: ANN001  # pipeline.Publication
+    """Print the summary, the go-live scorecard if requested, and the paths. Exit 1 if a check failed."""
+    from reach_dq.golive.page import PAGE_NAME
+    from reach_dq.golive.scorecard import build_scorecard, render_scorecard
     from reach_dq.publish.summary import has_failures
     from reach_dq.publish.terminal import render_summary
 
     typer.echo(render_summary(publication.findings))
     typer.echo("")
+    if scorecard:
+        typer.echo(render_scorecard(build_scorecard(publication.findings)))
+        typer.echo("")
     typer.echo(f"snapshot:  {publication.snapshot_id}")
     typer.echo(f"data docs: {publication.docs_index}")
+    if scorecard:
+        typer.echo(f"go-live:   {publication.docs_index.parent / PAGE_NAME}")
     if publication.json_path is not None:
         typer.echo(f"json:      {publication.json_path}")
     code = ExitCode.CHECKS_FAILED if has_failures(publication.findings) else ExitCode.OK

@@ -24,7 +24,23 @@ def render_summary(findings: Sequence[Finding]) -> str:
         lines.append("")
         lines.append(f"failed checks ({len(failed)}):")
         for finding in failed[:MAX_LISTED]:
-            lines.append(f"  {finding.check} [{finding.dataset}]: {finding.message}")
+            line = f"  {finding.check} [{finding.dataset}]: {finding.message}"
+            lines.append(line + _first_case_place(finding))
         if len(failed) > MAX_LISTED:
             lines.append(f"  ... and {len(failed) - MAX_LISTED} more (see the JSON or the data docs)")
     return "\n".join(lines)
+
+
+def _first_case_place(finding: Finding) -> str:
+    """Return where the first failure case is, naming only what the message does not name."""
+    if not finding.failure_cases:
+        return ""
+    case = finding.failure_cases[0]
+    places = (
+        ("company", case.company_id),
+        ("account", case.account_id),
+        ("date", case.date),
+        ("basis", case.basis),
+    )
+    named = [f"{label} {value}" for label, value in places if value and value not in finding.message]
+    return f" (first case: {', '.join(named)})" if named else ""

@@ -6,7 +6,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from checks.rules import Rule, case_text, counted, describe, query, run_rule
+from checks.rules import Rule, case_text, counted, describe, run_rule
+from checks.sql import query
 from reach_dq.findings import Category, FailureCase, Outcome
 from tests.unit.checks.conftest import insert_rows, month_end
 from tests.unit.checks.snapshot_rows import context_for

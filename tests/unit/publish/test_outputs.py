@@ -71,7 +71,30 @@ def test_terminal_summary_lists_failed_checks() -> None:
     lines = text.splitlines()
     assert lines[1].split() == ["accuracy", "0", "1", "0", "0"]
     assert lines[2].split() == ["formatting", "1", "0", "0", "0"]
-    assert "  accuracy.balance_sheet_vs_net_income [balance_sheet]: balance sheet of C001 is off" in lines
+    assert (
+        "  accuracy.balance_sheet_vs_net_income [balance_sheet]: balance sheet of C001 is off"
+        " (first case: date 2025-03-31, basis ACCRUAL)"
+    ) in lines
+
+
+def test_terminal_summary_names_first_case_place() -> None:
+    gx_failure = Finding(
+        "gx.profit_and_loss.expect_column_values_to_not_be_null(amount)", Category.FORMATTING,
+        "profit_and_loss", Outcome.FAILED, "18 of 5473 rows unexpected (0.33%)", failure_count=18,
+        failure_cases=(FailureCase(company_id="C001", account_id="ACC4010", basis="CASH",
+                                   field="amount", actual='"90185.59" (sent, not stored)'),),
+    )
+    without_cases = Finding(
+        "freshness.snapshot_age", Category.FRESHNESS, "user_info", Outcome.FAILED,
+        "snapshot is 3 days old",
+    )
+
+    lines = render_summary([gx_failure, without_cases]).splitlines()
+
+    assert lines[-2].endswith(
+        "rows unexpected (0.33%) (first case: company C001, account ACC4010, basis CASH)"
+    )
+    assert lines[-1] == "  freshness.snapshot_age [user_info]: snapshot is 3 days old"
 
 
 def test_html_page_lists_gx_suites_with_result_pages(tmp_path: Path) -> None:
