@@ -115,9 +115,9 @@ def read_frame(
                 values = _distinct_values(connection, dataset, column, snapshot_id)
                 if len(values) <= MAX_CATEGORIES:
                     categories[column.name] = values
-        # A text column without any value is not read: on a 2-core Xeon, DuckDB took about 0.35 s
-        # to hand 5.2 million NULLs to pandas, and the empty category is built from the row count below.
-        # When no column has a value, all are read, so that the frame counts the rows.
+        # A text column without any value is not read: on a 2-core Xeon, DuckDB took about
+        # 0.35 s to hand 5.2 million NULLs to pandas. The empty category is built from the row
+        # count below. When no column has a value, all are read, so the frame counts the rows.
         empty = {name for name, values in categories.items() if not values}
         if len(empty) == len(columns):
             empty = set()
