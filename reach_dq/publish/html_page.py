@@ -26,6 +26,10 @@ th, td { border: 1px solid #c9ced8; padding: 0.25rem 0.5rem; text-align: left; v
 /* Partner bodies and URLs have no spaces, so cells may break anywhere to fit the window. */
 td { overflow-wrap: anywhere; }
 th, code { overflow-wrap: normal; }
+/* A finding's failure cases scroll sideways in their own box, so the page fits the window. */
+td code { overflow-wrap: anywhere; display: inline-block; min-width: 12em; }
+.cases { overflow-x: auto; max-width: 50vw; }
+.cases th, .cases td { overflow-wrap: normal; white-space: nowrap; }
 th { background: #eef1f6; }
 .failed { color: #a4161a; } .warning { color: #9a6700; }
 .not_evaluated { color: #57606a; } .passed { color: #1a7f37; }
@@ -189,7 +193,7 @@ def _cases_table(finding: Finding) -> str:
     )
     shown = len(finding.failure_cases)
     note = f"<br>showing {shown} of {finding.failure_count} cases" if finding.failure_count > shown else ""
-    return f"<table><tr>{header}</tr>{rows}</table>{note}"
+    return f'<div class="cases"><table><tr>{header}</tr>{rows}</table></div>{note}'
 
 
 def _relative_link(page: Path, target: Path | None) -> str | None:
