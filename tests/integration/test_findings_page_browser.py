@@ -1,6 +1,6 @@
 """The findings page in headless Chromium: a wide table of failure cases fits the window.
 
-A script added to a copy of the page writes the document's scroll width into the DOM, which
+A script added to the written page writes the document's scroll width into the DOM, which
 ``--dump-dom`` returns. A page wider than the window would scroll sideways as a whole.
 """
 
