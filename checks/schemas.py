@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
-import json
 import logging
 import math
 from collections.abc import Iterable
@@ -43,7 +42,7 @@ from reach_dq.exceptions import CheckRunError
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.runner import Check, CheckContext
 from reach_dq.warehouse.ddl import UNSTORED_COLUMN, table_columns
-from reach_dq.warehouse.typed import accepted_values
+from reach_dq.warehouse.typed import accepted_values, unstored_json, unstored_text
 
 log = logging.getLogger(__name__)
 
@@ -454,10 +453,10 @@ def _row_case(
         actual = sent
         expected = accepted_values(_COLUMN_TYPES[dataset.name][field])
     return FailureCase(
-        company_id=_optional_text(row.get("company_id")),
-        account_id=_optional_text(row.get("account_id")),
-        date=_optional_text(row.get("date")),
-        basis=_optional_text(row.get("basis")) if dataset.statement else None,
+        company_id=_place_text(row, "company_id"),
+        account_id=_place_text(row, "account_id"),
+        date=_place_text(row, "date"),
+        basis=_place_text(row, "basis") if dataset.statement else None,
         field=field,
         expected=expected,
         actual=_text(actual),
@@ -467,9 +466,16 @@ def _row_case(
 def _unstored_value(row: pd.Series, field: str) -> str | None:
     """Return the JSON text the partner sent for ``field`` when it could not be stored."""
     unstored = row.get(UNSTORED_COLUMN)
-    if _is_null(unstored):
-        return None
-    return json.loads(unstored).get(field)
+    return None if _is_null(unstored) else unstored_json(unstored, field)
+
+
+def _place_text(row: pd.Series, column: str) -> str | None:
+    """Return a column that places a case, or the value sent for it when it was not stored."""
+    value = row.get(column)
+    if not _is_null(value):
+        return _text(value)
+    unstored = row.get(UNSTORED_COLUMN)
+    return None if _is_null(unstored) else unstored_text(unstored, column)
 
 
 def _is_null(value: Any) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
 from reach_dq.warehouse.ddl import UNSTORED_COLUMN
+from reach_dq.warehouse.typed import unstored_json, unstored_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -183,7 +183,7 @@ def _cell_text(row: Mapping[str, Any], column: str) -> str:
     if not _is_missing(value):
         return _text(value)
     unstored = row.get(UNSTORED_COLUMN)
-    sent = None if _is_missing(unstored) else json.loads(unstored).get(column)
+    sent = None if _is_missing(unstored) else unstored_json(unstored, column)
     return "null" if sent is None else f"{sent} (sent, not stored)"
 
 
@@ -204,8 +204,12 @@ def _value_columns(rule: Rule) -> tuple[str, ...]:
 
 
 def _optional_text(row: Mapping[str, Any], column: str) -> str | None:
+    """Return a column that places a case, or the value sent for it when it was not stored."""
     value = row.get(column)
-    return None if _is_missing(value) else _text(value)
+    if not _is_missing(value):
+        return _text(value)
+    unstored = row.get(UNSTORED_COLUMN)
+    return None if _is_missing(unstored) else unstored_text(unstored, column)
 
 
 def _text(value: Any) -> str:

@@ -7,6 +7,7 @@ the page carries no script.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -26,10 +27,14 @@ th, td { border: 1px solid #c9ced8; padding: 0.25rem 0.5rem; text-align: left; v
 /* Partner bodies and URLs have no spaces, so cells may break anywhere to fit the window. */
 td { overflow-wrap: anywhere; }
 th, code { overflow-wrap: normal; }
-/* A finding's failure cases scroll sideways in their own box, so the page fits the window. */
-td code { overflow-wrap: anywhere; display: inline-block; min-width: 12em; }
-.cases { overflow-x: auto; max-width: 50vw; }
-.cases th, .cases td { overflow-wrap: normal; white-space: nowrap; }
+/* Check and dataset names break after their dots and underscores only. A finding's failure
+   cases wrap at spaces, and a table of them wider than the window scrolls inside its own box,
+   so the page itself fits the window. */
+td code, td.name { overflow-wrap: normal; }
+.cases { overflow-x: auto; max-width: calc(100vw - 6rem); }
+.cases table { margin: 0; }
+.cases th { white-space: nowrap; }
+.cases td { overflow-wrap: normal; }
 th { background: #eef1f6; }
 .failed { color: #a4161a; } .warning { color: #9a6700; }
 .not_evaluated { color: #57606a; } .passed { color: #1a7f37; }
@@ -173,26 +178,33 @@ def _section(outcome: Outcome, findings: Sequence[Finding]) -> str:
 
 def _finding_row(finding: Finding) -> str:
     cells = [
-        f"<code>{escape(finding.check)}</code>",
-        escape(str(finding.category)),
-        escape(finding.dataset),
-        escape(finding.company_id or ""),
-        escape(finding.message) + _cases_table(finding),
-        str(finding.failure_count),
+        f'<td class="name"><code>{_breakable(finding.check)}</code></td>',
+        f'<td class="name">{escape(str(finding.category))}</td>',
+        f'<td class="name">{_breakable(finding.dataset)}</td>',
+        f"<td>{escape(finding.company_id or '')}</td>",
+        f"<td>{escape(finding.message)}</td>",
+        f"<td>{finding.failure_count}</td>",
     ]
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+    row = "<tr>" + "".join(cells) + "</tr>"
+    if not finding.failure_cases:
+        return row
+    # The cases take a row of their own across every column, so they do not narrow the others.
+    return row + f'<tr><td colspan="{len(cells)}">{_cases_table(finding)}</td></tr>'
+
+
+def _breakable(name: str) -> str:
+    """Escape a check or dataset name and let it break after each dot and underscore."""
+    return re.sub(r"([._])", r"\1<wbr>", escape(name))
 
 
 def _cases_table(finding: Finding) -> str:
-    if not finding.failure_cases:
-        return ""
     header = "".join(f"<th>{name}</th>" for name in CASE_FIELDS)
     rows = "".join(
         "<tr>" + "".join(f"<td>{escape(getattr(case, name) or '')}</td>" for name in CASE_FIELDS) + "</tr>"
         for case in finding.failure_cases
     )
     shown = len(finding.failure_cases)
-    note = f"<br>showing {shown} of {finding.failure_count} cases" if finding.failure_count > shown else ""
+    note = f"showing {shown} of {finding.failure_count} cases" if finding.failure_count > shown else ""
     return f'<div class="cases"><table><tr>{header}</tr>{rows}</table></div>{note}'
 
 

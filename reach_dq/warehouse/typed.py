@@ -206,6 +206,22 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def unstored_json(unstored_values: str | None, column: str) -> str | None:
+    """Return the JSON text sent for ``column``, from a row's ``unstored_values``, or None."""
+    if unstored_values is None:
+        return None
+    return json.loads(unstored_values).get(column)
+
+
+def unstored_text(unstored_values: str | None, column: str) -> str | None:
+    """Return the value sent for ``column`` as plain text: a JSON string without its quotes."""
+    sent = unstored_json(unstored_values, column)
+    if sent is None:
+        return None
+    value = json.loads(sent, parse_float=decimal.Decimal)
+    return value if isinstance(value, str) else sent
+
+
 def accepted_values(sql_type: str) -> str:
     """Describe the JSON values that a column of ``sql_type`` stores, for failure cases."""
     match = _DECIMAL_TYPE.fullmatch(sql_type)

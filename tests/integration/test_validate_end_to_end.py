@@ -154,6 +154,7 @@ def test_schema_failures_show_unstored_values(misformatted: Run) -> None:
     for case in pandera["failure_cases"]:
         cases.setdefault(case["field"], case)  # the first case of each field
     assert cases["date"]["actual"] == '"2024-1-31"'
+    assert cases["date"]["date"] == "2024-1-31"  # the case is placed by the date as sent
     assert cases["date"]["expected"] == "a real date written YYYY-MM-DD"
     assert re.fullmatch(r'"\d+\.\d{2}"', cases["amount"]["actual"])
     assert cases["amount"]["expected"] == (
@@ -169,3 +170,4 @@ def test_schema_failures_show_unstored_values(misformatted: Run) -> None:
         [finding] = [f for f in failed(misformatted) if f["check"] == check]
         for case in finding["failure_cases"]:
             assert re.fullmatch(sent + r" \(sent, not stored\)", case["actual"]), case
+            assert re.fullmatch(r"20\d\d-\d\d?-\d\d", case["date"]), case

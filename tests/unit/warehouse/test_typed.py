@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reach_dq.datasets import BY_OPERATION, DATASETS
-from reach_dq.warehouse.typed import load_typed, to_sql_text
+from reach_dq.warehouse.typed import load_typed, to_sql_text, unstored_json, unstored_text
 from reach_dq.warehouse.warehouse import ExchangeRecord, Warehouse
 from tests.unit.warehouse.conftest import begin
 
@@ -301,6 +301,15 @@ def test_unstored_values_keep_sent_json(
         # A JSON null is a missing value, not one the warehouse failed to store.
         ("4000", None, Decimal(7), None),
     ]
+
+
+def test_unstored_text_unquotes_json_strings() -> None:
+    unstored = '{"date": "\\"2024-1-31\\"", "amount": "1E+400"}'
+    assert unstored_json(unstored, "date") == '"2024-1-31"'
+    assert unstored_text(unstored, "date") == "2024-1-31"
+    assert unstored_text(unstored, "amount") == "1E+400"
+    assert unstored_text(unstored, "account_id") is None
+    assert unstored_text(None, "date") is None
 
 
 def test_non_integer_fiscal_month_end_loads_as_null(
