@@ -28,13 +28,13 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import State
+from prefect.states import Failed, State
 from prefect.tasks import exponential_backoff
 
 from reach_dq import pipeline
 from reach_dq.alerts.dispatch import AlertSummary, run_finding, send_run_alerts
 from reach_dq.config import NightlyConfig, PartnerConfig, load_config, read_secret
-from reach_dq.exceptions import FetchError
+from reach_dq.exceptions import FetchError, ReachDQError
 from reach_dq.findings import Finding
 from reach_dq.retention import Pruned, prune_raw_bodies
 from reach_dq.settings import RunOptions, parse_as_of
@@ -189,15 +189,20 @@ def trends_task(config_path: str) -> Path:
 
 
 @flow(name="reach-dq-partner")
-def partner_flow(config_path: str, partner_name: str, run_date: dt.date) -> PartnerRun:
+def partner_flow(config_path: str, partner_name: str, run_date: dt.date) -> PartnerRun | State:
     """Fetch, store, validate, publish and alert for one partner.
 
     It takes the warehouse's run lock too, so that it is guarded when run on its own. Inside
     ``nightly_flow`` this process already holds the lock, and taking it again changes nothing.
+    A reach-dq error, such as a missing token variable, ends the flow run in a Failed state
+    whose message is the error. Prefect then logs one line, not the traceback.
     """
     config = load_config(config_path)
     with run_lock(config.nightly.warehouse, command="nightly"):
-        return _run_partner(config, config_path, partner_name, run_date)
+        try:
+            return _run_partner(config, config_path, partner_name, run_date)
+        except ReachDQError as exc:
+            return Failed(message=str(exc))
 
 
 def _run_partner(config: NightlyConfig, config_path: str, partner_name: str, run_date: dt.date) -> PartnerRun:
