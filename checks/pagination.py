@@ -22,23 +22,22 @@ import orjson
 from reach_dq.datasets import DATASETS
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.runner import Check, CheckContext
+from reach_dq.warehouse.requests import LAST_ATTEMPT
 
 CHECK_NAME = "contract.pagination_total"
 
 # The last attempt of each page of each list, with its body.
-_PAGES_SQL = """
+_PAGES_SQL = f"""
 WITH last_attempts AS (
-    SELECT path, method, max(attempt) AS attempt
+    SELECT exchange_id, dataset, company_id, operation_id, page_offset, status_code
     FROM http_exchanges
-    WHERE snapshot_id = $snapshot_id AND probe IS NULL
-    GROUP BY path, method
+    WHERE snapshot_id = $snapshot_id AND page_offset IS NOT NULL AND probe IS NULL
+    QUALIFY {LAST_ATTEMPT}
 )
-SELECT e.dataset, e.company_id, e.operation_id, e.page_offset, e.status_code, r.body
-FROM http_exchanges AS e
-JOIN last_attempts AS l ON l.path = e.path AND l.method = e.method AND l.attempt = e.attempt
-LEFT JOIN raw_responses AS r ON r.snapshot_id = e.snapshot_id AND r.exchange_id = e.exchange_id
-WHERE e.snapshot_id = $snapshot_id AND e.page_offset IS NOT NULL AND e.probe IS NULL
-ORDER BY e.dataset, e.company_id, e.page_offset
+SELECT l.dataset, l.company_id, l.operation_id, l.page_offset, l.status_code, r.body
+FROM last_attempts AS l
+LEFT JOIN raw_responses AS r ON r.snapshot_id = $snapshot_id AND r.exchange_id = l.exchange_id
+ORDER BY l.dataset, l.company_id, l.page_offset
 """
 
 _FAILED_SQL = """

@@ -7,18 +7,17 @@ from collections.abc import Iterator
 from reach_dq.datasets import DATASETS
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.runner import Check, CheckContext
+from reach_dq.warehouse.requests import LAST_ATTEMPT
 
 CHECK_NAME = "reliability.http_status"
 
 # The last attempt of each request: earlier attempts that a retry healed are not failures.
-FINAL_ATTEMPTS = """
+FINAL_ATTEMPTS = f"""
 SELECT dataset, company_id, method, path, status_code, error
-FROM http_exchanges AS e
+FROM http_exchanges
 WHERE snapshot_id = ? AND dataset IS NOT NULL
-  AND attempt = (
-      SELECT max(attempt) FROM http_exchanges AS a
-      WHERE a.snapshot_id = e.snapshot_id AND a.method = e.method AND a.path = e.path)
-ORDER BY dataset, company_id, path
+QUALIFY {LAST_ATTEMPT}
+ORDER BY dataset, company_id, path, exchange_id
 """
 
 
@@ -48,7 +47,8 @@ def _finding(dataset: str, company_id: str | None, total: int, failures: list[tu
         for _, _, method, path, status, error in failures
     )
     if not failures:
-        message = f"{dataset}: all {total} requests answered 2xx"
+        answered = "the 1 request" if total == 1 else f"all {total} requests"
+        message = f"{dataset}: {answered} answered 2xx"
         return Finding(CHECK_NAME, Category.RELIABILITY, dataset, Outcome.PASSED, message, company_id)
 
     first = cases[0]

@@ -291,14 +291,16 @@ def gx_docs_dir(docs_dir: Path) -> Path:
 
 
 def _fetch_was_complete(warehouse, snapshot_id: str) -> bool:  # noqa: ANN001  # Warehouse, imported lazily
+    from reach_dq.warehouse.requests import LAST_ATTEMPT
+
     failed = warehouse.connection.execute(
-        """
-        SELECT count(*) FROM http_exchanges AS e
-        WHERE e.snapshot_id = ? AND e.probe IS NULL AND e.attempt = (
-            SELECT max(attempt) FROM http_exchanges AS a
-            WHERE a.snapshot_id = e.snapshot_id AND a.operation_id = e.operation_id
-              AND a.path = e.path AND a.method = e.method)
-          AND (e.status_code IS NULL OR e.status_code >= 400)
+        f"""
+        SELECT count(*) FROM (
+            SELECT status_code FROM http_exchanges
+            WHERE snapshot_id = ? AND probe IS NULL
+            QUALIFY {LAST_ATTEMPT}
+        )
+        WHERE status_code IS NULL OR status_code >= 400
         """,
         [snapshot_id],
     ).fetchone()

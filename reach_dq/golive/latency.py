@@ -19,13 +19,14 @@ from collections.abc import Sequence
 
 from reach_dq.findings import Category, FailureCase, Finding, Outcome
 from reach_dq.golive.probing import ProbeContext
+from reach_dq.warehouse.requests import REQUEST_KEY
 
 CHECK_LATENCY = "latency.p95_within_budget"
 CHECK_RETRIES = "reliability.errors_and_retries"
 BUDGET_MS = 2000.0
 
-_FETCH_EXCHANGES = """
-SELECT dataset, method, path, attempt, status_code, latency_ms, error
+_FETCH_EXCHANGES = f"""
+SELECT dataset, method, path, attempt, status_code, latency_ms, error, {REQUEST_KEY}
 FROM http_exchanges
 WHERE snapshot_id = ? AND probe IS NULL AND dataset IS NOT NULL
 ORDER BY dataset, exchange_id
@@ -76,9 +77,9 @@ def latency_finding(dataset: str, exchanges: Sequence[tuple]) -> Finding:
 
 
 def retries_finding(dataset: str, exchanges: Sequence[tuple]) -> Finding:
-    final: dict[tuple[str, str], tuple] = {}
+    final: dict[tuple, tuple] = {}  # the last attempt of each request
     for row in exchanges:
-        key = (row[1], row[2])
+        key = tuple(row[7:])  # the columns of REQUEST_KEY
         if key not in final or row[3] > final[key][3]:
             final[key] = row
     failed_attempts = [row for row in exchanges if _failed(row)]

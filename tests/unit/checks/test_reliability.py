@@ -20,12 +20,16 @@ def connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def add_exchange(connection: duckdb.DuckDBPyConnection, exchange_id: int, path: str, attempt: int, status: int | None) -> None:
+def add_exchange(
+    connection: duckdb.DuckDBPyConnection, exchange_id: int, path: str, attempt: int,
+    status: int | None, *, method: str = "GET", budget_id: str | None = None,
+) -> None:
     connection.execute(
         """INSERT INTO http_exchanges (snapshot_id, exchange_id, operation_id, dataset, company_id,
-           method, path, attempt, status_code, error, started_at)
-           VALUES ('s1', ?, 'listBudgets', 'budgets', 'C001', 'GET', ?, ?, ?, ?, ?)""",
-        [exchange_id, path, attempt, status, None if status else "ReadTimeout", STARTED],
+           method, path, budget_id, attempt, status_code, error, started_at)
+           VALUES ('s1', ?, 'listBudgets', 'budgets', 'C001', ?, ?, ?, ?, ?, ?, ?)""",
+        [exchange_id, method, path, budget_id, attempt, status,
+         None if status else "ReadTimeout", STARTED],
     )
 
 
@@ -40,7 +44,7 @@ def test_retry_that_healed_passes(connection: duckdb.DuckDBPyConnection) -> None
     add_exchange(connection, 2, "/companies/C001/budgets?offset=0&limit=1000", 2, 200)
     [finding] = run(connection)
     assert finding.outcome is Outcome.PASSED
-    assert finding.message == "budgets: all 1 requests answered 2xx"
+    assert finding.message == "budgets: the 1 request answered 2xx"
 
 
 def test_final_failure_names_request_and_status(connection: duckdb.DuckDBPyConnection) -> None:
@@ -52,3 +56,20 @@ def test_final_failure_names_request_and_status(connection: duckdb.DuckDBPyConne
     assert finding.failure_cases[0].field == "GET /companies/C001/budgets?offset=0&limit=1000"
     assert finding.failure_cases[0].actual == "404"
     assert finding.failure_cases[1].actual == "no response: ReadTimeout"
+
+
+def test_posts_to_one_path_count_as_separate_requests(
+    connection: duckdb.DuckDBPyConnection,
+) -> None:
+    # The three POSTs differ only by their bodies' budget. The first failed and was not
+    # retried, while the third healed on its second attempt.
+    path = "/companies/C001/non-financial"
+    add_exchange(connection, 1, path, 1, 500, method="POST")
+    add_exchange(connection, 2, path, 1, 200, method="POST", budget_id="BG01")
+    add_exchange(connection, 3, path, 1, 503, method="POST", budget_id="BG02")
+    add_exchange(connection, 4, path, 2, 200, method="POST", budget_id="BG02")
+    [finding] = run(connection)
+    assert finding.outcome is Outcome.FAILED
+    assert finding.message == (
+        f"budgets: 1 of 3 requests failed after retries; first: POST {path} -> 500"
+    )

@@ -5,8 +5,9 @@ from reach_dq.golive.latency import latency_finding, percentile, retries_finding
 
 
 def exchange(latency: float, *, path: str = "/companies/C001", attempt: int = 1,
-             status: int | None = 200) -> tuple:
-    return ("company", "GET", path, attempt, status, latency, None)
+             status: int | None = 200, method: str = "GET", budget_id: str | None = None) -> tuple:
+    request = ("getCompany", method, path, None, budget_id, None, None, None, None, None, None)
+    return ("company", method, path, attempt, status, latency, None, *request)
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -70,3 +71,21 @@ def test_request_failed_after_retries_fails() -> None:
     assert finding.outcome is Outcome.FAILED
     assert [(case.field, case.actual) for case in finding.failure_cases] == [
         ("GET /companies/C001", "503")]
+
+
+def test_posts_with_different_bodies_are_separate_requests() -> None:
+    path = "/companies/C001/non-financial"
+    rows = [
+        exchange(5.0, method="POST", path=path, status=503),
+        exchange(5.0, method="POST", path=path, budget_id="BG01"),
+        exchange(5.0, method="POST", path=path, budget_id="BG02", status=503),
+        exchange(5.0, method="POST", path=path, budget_id="BG02", attempt=2),
+    ]
+
+    finding = retries_finding("non_financial_values", rows)
+
+    assert finding.outcome is Outcome.FAILED
+    assert finding.message == (
+        "non_financial_values: 4 attempts for 3 requests, 1 retried, 2 failed attempts, "
+        "1 failed requests"
+    )
