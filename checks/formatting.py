@@ -361,7 +361,12 @@ def _broken_summary(tally: _Tally) -> str:
         )
     if tally.unparsable:
         parts.append(f"{tally.unparsable} of {tally.responses} responses are not valid JSON")
-    return ", ".join(parts)
+    summary = ", ".join(parts)
+    broken = len(tally.broken_items) + len(tally.broken_responses) + tally.unparsable
+    if tally.violations > broken:
+        # An item can break several rules: failure_count counts the violations.
+        summary += f" ({tally.violations} violations)"
+    return summary
 
 
 # --- contract.extra_fields ---------------------------------------------------------------

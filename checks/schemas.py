@@ -526,7 +526,9 @@ def _finding(
         )
 
     first = cases[0]
-    actual_text = first.actual if first.actual == "null" else repr(first.actual)
+    actual_text = first.actual
+    if actual_text != "null" and not _is_json_string(actual_text):
+        actual_text = repr(actual_text)  # a value sent as a JSON string is quoted already
     message = (
         f"{dataset.name}: {_count(len(cases), 'schema failure')} in {checked}; "
         f"first: {first.field} {actual_text}, expected {first.expected}"
@@ -541,6 +543,10 @@ def _finding(
         failure_count=len(cases),
         failure_cases=cases,
     )
+
+
+def _is_json_string(text: str) -> bool:
+    return len(text) >= 2 and text.startswith('"') and text.endswith('"')
 
 
 def _not_evaluated(dataset: Dataset, company_id: str | None, reason: str) -> Finding:

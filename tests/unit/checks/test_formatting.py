@@ -183,6 +183,20 @@ def test_missing_required_field_fails(snapshot: Snapshot, spec: Spec) -> None:
     )
 
 
+def test_message_counts_violations_beyond_items(snapshot: Snapshot, spec: Spec) -> None:
+    rows = [
+        {"AccountId": "4000", "Date": "2025-1-31", "Amount": "10.00"},
+        {"AccountId": "5000", "Date": "2025-01-31", "Amount": 5},
+    ]
+    snapshot.add("getProfitAndLoss", {"Data": rows}, basis="CASH")
+    finding = one(snapshot.run(spec), CHECK_RESPONSE_SCHEMA, "profit_and_loss")
+
+    assert finding.failure_count == 2
+    assert finding.message.startswith(
+        "profit_and_loss for C001: 1 of 2 items break the contract (2 violations); first: "
+    )
+
+
 def test_statement_cases_locate_rows(snapshot: Snapshot, spec: Spec) -> None:
     rows = [
         {"AccountId": "4000", "Date": "2025-1-31", "Amount": 10},

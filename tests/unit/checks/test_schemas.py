@@ -149,7 +149,7 @@ def test_unstored_amount_shows_value_sent(
     expected = "a finite JSON number that DECIMAL(38, 10) stores exactly"
     [case] = finding.failure_cases
     assert (case.field, case.actual, case.expected) == ("amount", '"80450.25"', expected)
-    assert finding.message.endswith(f"""first: amount '"80450.25"', expected {expected}""")
+    assert finding.message.endswith(f'first: amount "80450.25", expected {expected}')
 
 
 def test_invalid_account_type_fails(
