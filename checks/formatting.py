@@ -39,7 +39,14 @@ from reach_dq.contract.decoder import CleanDecoder, compile_clean_decoder
 from reach_dq.contract.spec import Spec
 from reach_dq.datasets import BY_NAME, BY_OPERATION, DATASETS, Dataset
 from reach_dq.exceptions import ContractError
-from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
+from reach_dq.findings import (
+    MAX_FAILURE_CASES,
+    Category,
+    FailureCase,
+    Finding,
+    Outcome,
+    request_scope,
+)
 from reach_dq.runner import Check, CheckContext
 
 if TYPE_CHECKING:
@@ -53,8 +60,8 @@ CHECK_EXTRA_FIELDS = "contract.extra_fields"
 _FETCH_SIZE = 64  # bodies read from DuckDB at a time, so a large snapshot is never all in memory
 
 _BODIES_SQL = """
-SELECT e.exchange_id, e.operation_id, e.company_id, e.basis, e.method, e.path, e.status_code,
-       r.body
+SELECT e.exchange_id, e.operation_id, e.company_id, e.basis, e.budget_id, e.class_id,
+       e.department_id, e.method, e.path, e.status_code, r.body
 FROM http_exchanges AS e
 JOIN raw_responses AS r ON r.snapshot_id = e.snapshot_id AND r.exchange_id = e.exchange_id
 WHERE e.snapshot_id = ?
@@ -93,6 +100,9 @@ class _Exchange:
     operation_id: str
     company_id: str | None
     basis: str | None
+    budget_id: str | None
+    class_id: str | None
+    department_id: str | None
     method: str
     path: str
     status_code: int
@@ -101,6 +111,10 @@ class _Exchange:
     @property
     def request(self) -> str:
         return f"{self.method} {self.path}"
+
+    @property
+    def scope(self) -> str | None:
+        return request_scope(self.budget_id, self.class_id, self.department_id)
 
 
 @dataclasses.dataclass
@@ -331,6 +345,7 @@ def _record_parse_failure(exchange: _Exchange, violation: Violation, tally: _Tal
     case = FailureCase(
         company_id=tally.company_id,
         basis=exchange.basis,
+        scope=exchange.scope,
         field=violation.field,
         expected=violation.rule,
         actual=message,
@@ -570,6 +585,7 @@ def _case(tally: _Tally, exchange: _Exchange, item: Any, violation: Violation) -
         account_id=account_id,
         date=date,
         basis=exchange.basis,
+        scope=exchange.scope,
         field=violation.field,
         expected=violation.rule,
         actual=violation.value,

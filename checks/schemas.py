@@ -39,9 +39,9 @@ from reach_dq.datasets import (
     Dataset,
 )
 from reach_dq.exceptions import CheckRunError
-from reach_dq.findings import Category, FailureCase, Finding, Outcome
+from reach_dq.findings import Category, FailureCase, Finding, Outcome, request_scope
 from reach_dq.runner import Check, CheckContext
-from reach_dq.warehouse.ddl import UNSTORED_COLUMN, table_columns
+from reach_dq.warehouse.ddl import UNSTORED_COLUMN, scope_columns, table_columns
 from reach_dq.warehouse.typed import accepted_values, unstored_json, unstored_text
 
 log = logging.getLogger(__name__)
@@ -457,6 +457,7 @@ def _row_case(
         account_id=_place_text(row, "account_id"),
         date=_place_text(row, "date"),
         basis=_place_text(row, "basis") if dataset.statement else None,
+        scope=_scope(dataset, row),
         field=field,
         expected=expected,
         actual=_text(actual),
@@ -467,6 +468,13 @@ def _unstored_value(row: pd.Series, field: str) -> str | None:
     """Return the JSON text the partner sent for ``field`` when it could not be stored."""
     unstored = row.get(UNSTORED_COLUMN)
     return None if _is_null(unstored) else unstored_json(unstored, field)
+
+
+def _scope(dataset: Dataset, row: pd.Series) -> str | None:
+    columns = scope_columns(dataset)
+    if columns is None:
+        return None
+    return request_scope(*(_optional_text(row.get(name)) for name in columns))
 
 
 def _place_text(row: pd.Series, column: str) -> str | None:

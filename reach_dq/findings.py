@@ -33,6 +33,7 @@ class FailureCase:
     account_id: str | None = None
     date: str | None = None
     basis: str | None = None
+    scope: str | None = None  # the budget, class or department requested, see request_scope
     field: str | None = None
     expected: str | None = None
     actual: str | None = None
@@ -74,6 +75,18 @@ class Finding:
             "failure_count": self.failure_count,
             "failure_cases": [case.to_dict() for case in self.failure_cases],
         }
+
+
+def request_scope(
+    budget_id: str | None, class_id: str | None, department_id: str | None
+) -> str | None:
+    """Name the budget, class and department a row was requested for: ``budget BG01``.
+
+    Return None for the company's actuals, which are requested without any of them.
+    """
+    named = (("budget", budget_id), ("class", class_id), ("department", department_id))
+    parts = [f"{label} {value}" for label, value in named if value]
+    return ", ".join(parts) or None
 
 
 def outcome_for(failure_count: int, rows_checked: int, *, failing: Outcome = Outcome.FAILED) -> Outcome:

@@ -7,7 +7,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome
+from reach_dq.findings import (
+    MAX_FAILURE_CASES,
+    Category,
+    FailureCase,
+    Finding,
+    Outcome,
+    request_scope,
+)
 from reach_dq.warehouse.ddl import UNSTORED_COLUMN
 from reach_dq.warehouse.typed import unstored_json, unstored_text
 
@@ -105,7 +112,7 @@ def _row_finding(
         _outcome(rule, success=bool(result.success)),
         message,
         failure_count=unexpected,
-        failure_cases=_failure_cases(rule, details),
+        failure_cases=_failure_cases(dataset, rule, details),
     )
 
 
@@ -154,24 +161,41 @@ def _one_line(message: object) -> str:
     return " ".join(str(message or "unknown error").split())
 
 
-def _failure_cases(rule: Rule, details: Mapping[str, Any]) -> tuple[FailureCase, ...]:
+def _failure_cases(
+    dataset: str, rule: Rule, details: Mapping[str, Any]
+) -> tuple[FailureCase, ...]:
     rows = details.get("partial_unexpected_index_list") or []
     if rows and all(isinstance(row, Mapping) for row in rows):
-        return tuple(_case_from_row(rule, row) for row in rows[:MAX_FAILURE_CASES])
+        scope = _scope_columns(dataset)
+        return tuple(_case_from_row(rule, row, scope) for row in rows[:MAX_FAILURE_CASES])
 
     # Without index columns GX lists row numbers only, so the cases carry the values alone.
     values = details.get("partial_unexpected_list") or []
     return tuple(_case_from_value(rule, value) for value in values[:MAX_FAILURE_CASES])
 
 
-def _case_from_row(rule: Rule, row: Mapping[str, Any]) -> FailureCase:
-    """Build a case from one unexpected row: its domain columns and index columns by name."""
+def _scope_columns(dataset: str) -> tuple[str, str, str] | None:
+    from reach_dq.datasets import BY_NAME
+    from reach_dq.warehouse.ddl import scope_columns
+
+    known = BY_NAME.get(dataset)
+    return None if known is None else scope_columns(known)
+
+
+def _case_from_row(
+    rule: Rule, row: Mapping[str, Any], scope: tuple[str, str, str] | None = None
+) -> FailureCase:
+    """Build a case from one unexpected row: its domain columns and index columns by name.
+
+    ``scope`` names the row's request-parameter columns, when the dataset has them.
+    """
     fields = _value_columns(rule)
     return FailureCase(
         company_id=_optional_text(row, "company_id"),
         account_id=_optional_text(row, "account_id"),
         date=_optional_text(row, "date"),
         basis=_optional_text(row, "basis"),
+        scope=request_scope(*(_optional_text(row, name) for name in scope)) if scope else None,
         field=", ".join(fields) or None,
         actual=", ".join(_cell_text(row, column) for column in fields) or None,
     )

@@ -17,7 +17,9 @@ from reach_dq.exceptions import PublishError
 from reach_dq.findings import Finding, Outcome
 from reach_dq.publish.summary import count_by_category, count_outcomes
 
-CASE_FIELDS = ("company_id", "account_id", "date", "basis", "field", "expected", "actual", "delta")
+CASE_FIELDS = (
+    "company_id", "account_id", "date", "basis", "scope", "field", "expected", "actual", "delta"
+)
 SECTION_ORDER = (Outcome.FAILED, Outcome.WARNING, Outcome.NOT_EVALUATED, Outcome.PASSED)
 
 STYLE = """

@@ -22,6 +22,17 @@ def table_columns(dataset: Dataset) -> tuple[Column, ...]:
     return context + dataset.columns
 
 
+def scope_columns(dataset: Dataset) -> tuple[str, str, str] | None:
+    """Return the budget, class and department columns that hold a row's request parameters.
+
+    Return None when the dataset has its own column of one of those names, as budgets, classes
+    and departments do: there the column is the record's id, not what was requested.
+    """
+    own = {column.name for column in dataset.columns}
+    names = ("budget_id", "class_id", "department_id")
+    return None if own.intersection(names) else names
+
+
 def typed_table_sql(dataset: Dataset) -> str:
     columns = ",\n    ".join(
         f"{column.name} {column.sql_type}" for column in (*table_columns(dataset), UNSTORED)

@@ -162,6 +162,10 @@ def test_schema_failures_show_unstored_values(misformatted: Run) -> None:
     )
     assert 'first: date "2024-1-31", expected a real date' in pandera["message"]
 
+    # Each case names the budget, class or department its row was requested for.
+    scopes = {case.get("scope") for case in pandera["failure_cases"]}
+    assert {None, "budget BG01", "class CL01"} <= scopes
+
     gx_checks = {
         "gx.profit_and_loss.expect_column_values_to_not_be_null(date)": r'"20\d\d-\d-\d\d"',
         "gx.profit_and_loss.expect_column_values_to_not_be_null(amount)": r'"\d+\.\d{2}"',

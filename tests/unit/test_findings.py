@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from reach_dq.findings import MAX_FAILURE_CASES, Category, FailureCase, Finding, Outcome, outcome_for
+from reach_dq.datasets import BY_NAME
+from reach_dq.findings import (
+    MAX_FAILURE_CASES,
+    Category,
+    FailureCase,
+    Finding,
+    Outcome,
+    outcome_for,
+    request_scope,
+)
+from reach_dq.warehouse.ddl import scope_columns
 
 
 def test_failure_cases_capped_but_count_kept() -> None:
@@ -23,3 +33,17 @@ def test_failures_fail_and_clean_rows_pass() -> None:
     assert outcome_for(2, 10) is Outcome.FAILED
     assert outcome_for(0, 10) is Outcome.PASSED
     assert outcome_for(1, 10, failing=Outcome.WARNING) is Outcome.WARNING
+
+
+def test_request_scope_names_each_parameter() -> None:
+    assert request_scope(None, None, None) is None
+    assert request_scope("BG01", None, None) == "budget BG01"
+    assert request_scope(None, "CL01", "DP02") == "class CL01, department DP02"
+
+
+def test_scope_columns_only_for_request_context() -> None:
+    assert scope_columns(BY_NAME["profit_and_loss"]) == ("budget_id", "class_id", "department_id")
+    assert scope_columns(BY_NAME["non_financial_values"]) == (
+        "budget_id", "class_id", "department_id"
+    )
+    assert scope_columns(BY_NAME["budgets"]) is None  # there budget_id is the record's id

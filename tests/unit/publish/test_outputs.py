@@ -82,7 +82,8 @@ def test_terminal_summary_names_first_case_place() -> None:
         "gx.profit_and_loss.expect_column_values_to_not_be_null(amount)", Category.FORMATTING,
         "profit_and_loss", Outcome.FAILED, "18 of 5473 rows unexpected (0.33%)", failure_count=18,
         failure_cases=(FailureCase(company_id="C001", account_id="ACC4010", basis="CASH",
-                                   field="amount", actual='"90185.59" (sent, not stored)'),),
+                                   scope="budget BG01", field="amount",
+                                   actual='"90185.59" (sent, not stored)'),),
     )
     without_cases = Finding(
         "freshness.snapshot_age", Category.FRESHNESS, "user_info", Outcome.FAILED,
@@ -92,7 +93,7 @@ def test_terminal_summary_names_first_case_place() -> None:
     lines = render_summary([gx_failure, without_cases]).splitlines()
 
     assert lines[-2].endswith(
-        "rows unexpected (0.33%) (first case: company C001, account ACC4010, basis CASH)"
+        "(first case: company C001, account ACC4010, basis CASH, budget BG01)"
     )
     assert lines[-1] == "  freshness.snapshot_age [user_info]: snapshot is 3 days old"
 
