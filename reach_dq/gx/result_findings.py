@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from reach_dq.datasets import BY_NAME
 from reach_dq.findings import (
     MAX_FAILURE_CASES,
     Category,
@@ -15,7 +16,7 @@ from reach_dq.findings import (
     Outcome,
     request_scope,
 )
-from reach_dq.warehouse.ddl import UNSTORED_COLUMN
+from reach_dq.warehouse.ddl import UNSTORED_COLUMN, scope_columns
 from reach_dq.warehouse.typed import unstored_json, unstored_text
 
 if TYPE_CHECKING:
@@ -175,9 +176,6 @@ def _failure_cases(
 
 
 def _scope_columns(dataset: str) -> tuple[str, str, str] | None:
-    from reach_dq.datasets import BY_NAME
-    from reach_dq.warehouse.ddl import scope_columns
-
     known = BY_NAME.get(dataset)
     return None if known is None else scope_columns(known)
 
