@@ -281,6 +281,8 @@ def _validation_summary(validation: dict[str, Any]) -> dict[str, Any]:
     rss_slope = (rss_large - rss_small) / (large["companies"] - small["companies"])
     return {
         "validate_full_measured": finished,
+        "validate_full_cpu_s": attempt["result"].get("cpu_seconds") if finished else None,
+        "floor_full_cpu_s": full["floor"]["result"].get("cpu_seconds"),
         "validate_full_s": validate_full,
         "validate_full_linear_s": linear,
         "validate_full_fitted_s": fitted,

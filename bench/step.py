@@ -99,6 +99,7 @@ def validate(
     *, warehouse: str, snapshot_id: str, companies: int, months: int, docs_dir: str
 ) -> dict[str, Any]:
     """Run ``reach_dq.pipeline.validate`` on a synthetic snapshot and time each check in it."""
+    from bench.floor import process_cpu_seconds
     from bench.synthetic import BASE_URL, SnapshotSize
     from reach_dq import pipeline
 
@@ -109,14 +110,16 @@ def validate(
     )
     engine_log = logging.getLogger("reach_dq")
     engine_log.setLevel(logging.INFO)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), process_cpu_seconds()
     timeline = _Timeline(started, second_thread=pipeline.SECOND_THREAD)
     engine_log.addHandler(timeline)
     validation = pipeline.validate(options, snapshot_id)
     seconds = time.perf_counter() - started
+    cpu_seconds = process_cpu_seconds() - cpu_started
     outcomes = collections.Counter(str(finding.outcome) for finding in validation.findings)
-    return {"stage_seconds": seconds, "findings": len(validation.findings),
-            "outcomes": dict(outcomes), "parts": timeline.parts()}
+    return {"stage_seconds": seconds, "cpu_seconds": cpu_seconds,
+            "findings": len(validation.findings), "outcomes": dict(outcomes),
+            "parts": timeline.parts()}
 
 
 def stock_gx(

@@ -92,6 +92,15 @@ def test_smoke_run_validates_subsets_to_the_end(smoke: tuple[dict[str, Any], str
         assert outcomes["passed"] > 0, subset["companies"]
 
 
+def test_smoke_measures_cpu_time(smoke: tuple[dict[str, Any], str]) -> None:
+    results, page = smoke
+    for subset in results["validation"]["subsets"]:
+        assert subset["validate"]["result"]["cpu_seconds"] > 0, subset["companies"]
+        assert subset["floor"]["result"]["cpu_seconds"] > 0, subset["companies"]
+    # The full-size stage stopped at its cap, so its CPU time is not known.
+    assert "validate stage and of the floor at 3 companies | not measured |" in page
+
+
 def test_smoke_floor_finds_no_failures(smoke: tuple[dict[str, Any], str]) -> None:
     results, _ = smoke
     floor = results["validation"]["full"]["floor"]["result"]
