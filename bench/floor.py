@@ -121,7 +121,7 @@ SELECT
 def run_floor(
     warehouse: Path, snapshot_id: str, *, first_month: dt.date, last_month: dt.date
 ) -> dict[str, Any]:
-    """Run the floor query on a warehouse file; return its counts, seconds and CPU seconds."""
+    """Run the floor query on a warehouse file. Return its counts, seconds and CPU seconds."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         connection.execute("SET enable_progress_bar = false")
         started, cpu_started = time.perf_counter(), process_cpu_seconds()
