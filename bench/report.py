@@ -379,7 +379,7 @@ def _gaps(results: dict[str, Any]) -> str:
         missed.append(
             f"- Validation against the floor: {_ratio(summary['validate_vs_floor'])} where the "
             f"target is {_ratio(VALIDATE_TARGET_VS_FLOOR)}, "
-            f"{summary['validate_vs_floor'] / VALIDATE_TARGET_VS_FLOOR:,.0f} times too slow."
+            f"{summary['validate_vs_floor'] / VALIDATE_TARGET_VS_FLOOR:,.1f} times too slow."
         )
     if summary["stock_vs_validate"] < STOCK_TARGET_VS_VALIDATE:
         missed.append(
