@@ -162,7 +162,7 @@ def golive(
     from reach_dq import pipeline
 
     publication = _guarded(lambda: pipeline.run_golive(options))
-    _finish(publication, scorecard=True)
+    _finish_golive(publication)
 
 
 @app.command("partner-server")
@@ -224,7 +224,7 @@ def demo(
     publication = _guarded(
         lambda: run_demo(companies=companies, warehouse=warehouse, docs_dir=docs_dir, json_path=json_path)
     )
-    _finish_golive(publication)
+    _finish(publication, scorecard=True)
 
 
 ConfigFile = Annotated[Path, typer.Option("--config", help="Nightly config file (TOML), e.g. reach-dq.example.toml.")]
@@ -376,42 +376,38 @@ def _guarded(action):  # noqa: ANN001, ANN202  # any zero-argument callable
 
 def _finish(publication, *, scorecard: bool = False) -> NoReturn:  # noqa: ANN001  # pipeline.Publication
     """Print the summary, the go-live scorecard if requested, and the paths. Exit 1 if a check failed."""
-    from reach_dq.golive.page import PAGE_NAME
-    from reach_dq.golive.scorecard import build_scorecard, render_scorecard
+    from reach_dq.golive.scorecard import build_scorecard
     from reach_dq.publish.summary import has_failures
-    from reach_dq.publish.terminal import render_summary
 
-    typer.echo(render_summary(publication.findings))
-    typer.echo("")
-    if scorecard:
-        typer.echo(render_scorecard(build_scorecard(publication.findings)))
-        typer.echo("")
-    typer.echo(f"snapshot:  {publication.snapshot_id}")
-    typer.echo(f"data docs: {publication.docs_index}")
-    if scorecard:
-        typer.echo(f"go-live:   {publication.docs_index.parent / PAGE_NAME}")
-    if publication.json_path is not None:
-        typer.echo(f"json:      {publication.json_path}")
-    code = ExitCode.CHECKS_FAILED if has_failures(publication.findings) else ExitCode.OK
-    raise typer.Exit(code)
+    _print_publication(publication, build_scorecard(publication.findings) if scorecard else None)
+    raise typer.Exit(ExitCode.CHECKS_FAILED if has_failures(publication.findings) else ExitCode.OK)
 
 
 def _finish_golive(publication) -> NoReturn:  # noqa: ANN001  # pipeline.Publication
-    from reach_dq.golive.page import PAGE_NAME
-    from reach_dq.golive.scorecard import build_scorecard, is_ready, render_scorecard
-    from reach_dq.publish.terminal import render_summary
+    """Print as ``_finish`` does with the scorecard. Exit 1 unless every scorecard row is ready."""
+    from reach_dq.golive.scorecard import build_scorecard, is_ready
 
     rows = build_scorecard(publication.findings)
+    _print_publication(publication, rows)
+    raise typer.Exit(ExitCode.OK if is_ready(rows) else ExitCode.CHECKS_FAILED)
+
+
+def _print_publication(publication, rows) -> None:  # noqa: ANN001  # Publication, ScorecardRow list or None
+    from reach_dq.golive.page import PAGE_NAME
+    from reach_dq.golive.scorecard import render_scorecard
+    from reach_dq.publish.terminal import render_summary
+
     typer.echo(render_summary(publication.findings))
     typer.echo("")
-    typer.echo(render_scorecard(rows))
-    typer.echo("")
+    if rows is not None:
+        typer.echo(render_scorecard(rows))
+        typer.echo("")
     typer.echo(f"snapshot:  {publication.snapshot_id}")
     typer.echo(f"data docs: {publication.docs_index}")
-    typer.echo(f"go-live:   {publication.docs_index.parent / PAGE_NAME}")
+    if rows is not None:
+        typer.echo(f"go-live:   {publication.docs_index.parent / PAGE_NAME}")
     if publication.json_path is not None:
         typer.echo(f"json:      {publication.json_path}")
-    raise typer.Exit(ExitCode.OK if is_ready(rows) else ExitCode.CHECKS_FAILED)
 
 
 def _fail(code: ExitCode, message: str) -> NoReturn:
