@@ -481,7 +481,8 @@ def _cpu_budget(results: dict[str, Any]) -> str:
     return (
         f"\n- Within {_ratio(VALIDATE_TARGET_VS_FLOOR)} the floor's wall time, the {cores} cores "
         f"give the stage at most {_duration(budget)} of CPU time at full size. It used "
-        f"{_duration(stage)}, where the floor query alone used {_duration(summary['floor_full_cpu_s'])}."
+        f"{_duration(stage)}, where the floor query alone used "
+        f"{_duration(summary['floor_full_cpu_s'])}."
     )
 
 

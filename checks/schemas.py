@@ -289,10 +289,11 @@ def read_check_frame(
     """Read the columns that the dataset's schema checks, with money columns as null markers.
 
     The frame contains the schema's columns and the record key, in table order, then
-    ``unstored_values``, sorted like ``read_snapshot_frame``. Each money column contains ``True`` where the warehouse has an
-    amount and ``<NA>`` where it has none, so no amount is read or converted. DuckDB's
-    DECIMAL(38, 10) rejects NaN and infinity, so every stored amount passes the schema's
-    finite-decimal check, and for warehouse rows that check reduces to the null check kept here.
+    ``unstored_values``, sorted like ``read_snapshot_frame``. Each money column contains
+    ``True`` where the warehouse has an amount and ``<NA>`` where it has none, so no amount is
+    read or converted. DuckDB's DECIMAL(38, 10) rejects NaN and infinity, so every stored amount
+    passes the schema's finite-decimal check, and for warehouse rows that check reduces to the
+    null check kept here.
 
     With ``suspects_only`` the frame holds only the rows that the schema may reject, as
     ``checks.suspect_rows`` selects them, or every row when the schema has a rule that module

@@ -42,7 +42,9 @@ def _first_case_place(finding: Finding) -> str:
         ("date", case.date),
         ("basis", case.basis),
     )
-    named = [f"{label} {value}" for label, value in places if value and value not in finding.message]
+    named = [
+        f"{label} {value}" for label, value in places if value and value not in finding.message
+    ]
     if case.scope and case.scope not in finding.message:
         named.append(case.scope)  # already labelled: "budget BG01"
     return f" (first case: {', '.join(named)})" if named else ""
