@@ -85,8 +85,9 @@ def retries_finding(dataset: str, exchanges: Sequence[tuple]) -> Finding:
     failed_attempts = [row for row in exchanges if _failed(row)]
     retried = sum(1 for row in final.values() if row[3] > 1)
     unhealed = [row for row in final.values() if _failed(row)]
-    figures = (f"{len(exchanges)} attempts for {len(final)} requests, {retried} retried, "
-               f"{len(failed_attempts)} failed attempts, {len(unhealed)} failed requests")
+    figures = (f"{_count(len(exchanges), 'attempt')} for {_count(len(final), 'request')}, "
+               f"{retried} retried, {_count(len(failed_attempts), 'failed attempt')}, "
+               f"{_count(len(unhealed), 'failed request')}")
     cases = tuple(
         FailureCase(field=f"{row[1]} {row[2]}", expected="2xx",
                     actual=str(row[4]) if row[4] is not None else f"no response: {row[6]}")
@@ -105,3 +106,7 @@ def retries_finding(dataset: str, exchanges: Sequence[tuple]) -> Finding:
 def _failed(row: tuple) -> bool:
     status = row[4]
     return status is None or status >= 400
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from reach_dq.findings import Finding, Outcome
@@ -43,8 +44,14 @@ def _first_case_place(finding: Finding) -> str:
         ("basis", case.basis),
     )
     named = [
-        f"{label} {value}" for label, value in places if value and value not in finding.message
+        f"{label} {value}" for label, value in places
+        if value and not _names(finding.message, value)
     ]
-    if case.scope and case.scope not in finding.message:
+    if case.scope and not _names(finding.message, case.scope):
         named.append(case.scope)  # already labelled: "budget BG01"
     return f" (first case: {', '.join(named)})" if named else ""
+
+
+def _names(message: str, value: str) -> bool:
+    """Tell whether ``message`` names ``value`` as a whole word: company "1" is not in "16 rows"."""
+    return re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", message) is not None

@@ -59,7 +59,7 @@ def test_healed_retry_warns() -> None:
 
     assert finding.outcome is Outcome.WARNING
     assert finding.message == (
-        "company: 2 attempts for 1 requests, 1 retried, 1 failed attempts, 0 failed requests"
+        "company: 2 attempts for 1 request, 1 retried, 1 failed attempt, 0 failed requests"
     )
 
 
@@ -87,5 +87,5 @@ def test_posts_with_different_bodies_are_separate_requests() -> None:
     assert finding.outcome is Outcome.FAILED
     assert finding.message == (
         "non_financial_values: 4 attempts for 3 requests, 1 retried, 2 failed attempts, "
-        "1 failed requests"
+        "1 failed request"
     )

@@ -118,3 +118,16 @@ def test_html_page_lists_gx_suites_with_result_pages(tmp_path: Path) -> None:
         '<td><a href="gx/validations/reach_dq/company/abc/20260101T000000Z/reach_dq-company.html">result page</a></td></tr>'
     ) in html
     assert "<tr><th>reach_dq.budgets</th><td>0</td><td>0</td><td>0</td><td>1</td><td>no result page (no rows)</td></tr>" in html
+
+
+def test_first_case_place_matches_whole_values() -> None:
+    # Company "1" and account "400" appear inside "16" and "4000" of the message, not as values.
+    finding = Finding(
+        "gx.profit_and_loss.expect_column_values_to_not_be_null(amount)", Category.FORMATTING,
+        "profit_and_loss", Outcome.FAILED, "16 of 4000 rows unexpected (0.40%)", failure_count=16,
+        failure_cases=(FailureCase(company_id="1", account_id="400", basis="CASH"),),
+    )
+
+    [line] = [line for line in render_summary([finding]).splitlines() if "gx." in line]
+
+    assert line.endswith("(first case: company 1, account 400, basis CASH)")
