@@ -45,6 +45,7 @@ from reach_dq.findings import (
     FailureCase,
     Finding,
     Outcome,
+    count_of,
     request_scope,
 )
 from reach_dq.runner import Check, CheckContext
@@ -359,8 +360,8 @@ def _schema_finding(tally: _Tally) -> Finding:
         message = f"{tally.label}: {_broken_summary(tally)}; first: {tally.first}"
     else:
         message = (
-            f"{tally.label}: no violations in {_count(tally.checked, 'response')} "
-            f"with {_count(tally.items, 'item')}"
+            f"{tally.label}: no violations in {count_of(tally.checked, 'response')} "
+            f"with {count_of(tally.items, 'item')}"
         )
     return _finding(CHECK_RESPONSE_SCHEMA, tally, outcome, message + _skipped_note(tally))
 
@@ -401,12 +402,12 @@ def _extra_fields_finding(tally: _Tally) -> Finding:
     if tally.violations:
         outcome = Outcome.WARNING
         message = (
-            f"{tally.label}: {_count(tally.violations, 'value')} in fields the contract does "
+            f"{tally.label}: {count_of(tally.violations, 'value')} in fields the contract does "
             f"not declare: {', '.join(tally.names)}; first: {tally.first}"
         )
     else:
         outcome = Outcome.PASSED
-        message = f"{tally.label}: no undeclared fields in {_count(tally.checked, 'response')}"
+        message = f"{tally.label}: no undeclared fields in {count_of(tally.checked, 'response')}"
     return _finding(CHECK_EXTRA_FIELDS, tally, outcome, message + _skipped_note(tally))
 
 
@@ -520,7 +521,7 @@ def _finding(check: str, tally: _Tally, outcome: Outcome, message: str) -> Findi
 def _skipped_note(tally: _Tally) -> str:
     if not tally.skipped:
         return ""
-    return f"; {_count(len(tally.skipped), 'response')} not checked: {tally.skipped[0]}"
+    return f"; {count_of(len(tally.skipped), 'response')} not checked: {tally.skipped[0]}"
 
 
 def _operation_id(spec: Spec, exchange: _Exchange) -> str:
@@ -596,7 +597,3 @@ def _locating_fields(dataset: Dataset) -> tuple[str | None, str | None]:
     """Return the API fields that hold the account id and the date of a dataset's items."""
     fields = {column.name: column.field for column in dataset.columns}
     return fields.get("account_id"), fields.get("date")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -39,7 +39,14 @@ from reach_dq.datasets import (
     Dataset,
 )
 from reach_dq.exceptions import CheckRunError
-from reach_dq.findings import Category, FailureCase, Finding, Outcome, request_scope
+from reach_dq.findings import (
+    Category,
+    FailureCase,
+    Finding,
+    Outcome,
+    count_of,
+    request_scope,
+)
 from reach_dq.runner import Check, CheckContext
 from reach_dq.warehouse.ddl import UNSTORED_COLUMN, scope_columns, table_columns
 from reach_dq.warehouse.typed import accepted_values, unstored_json, unstored_text
@@ -510,10 +517,6 @@ def _optional_text(value: Any) -> str | None:
     return None if _is_null(value) else _text(value)
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def _finding(
     dataset: Dataset, company_id: str | None, rows: int, cases: Iterable[FailureCase]
 ) -> Finding:
@@ -522,7 +525,7 @@ def _finding(
     if rows == 0:
         return _not_evaluated(dataset, company_id, f"no {dataset.name} rows{owner} in the snapshot")
 
-    checked = f"{_count(rows, 'row')}{owner}"
+    checked = f"{count_of(rows, 'row')}{owner}"
     if not cases:
         message = f"{dataset.name}: no schema failures in {checked}"
         return Finding(
@@ -539,7 +542,7 @@ def _finding(
     if actual_text != "null" and not _is_json_string(actual_text):
         actual_text = repr(actual_text)  # a value sent as a JSON string is quoted already
     message = (
-        f"{dataset.name}: {_count(len(cases), 'schema failure')} in {checked}; "
+        f"{dataset.name}: {count_of(len(cases), 'schema failure')} in {checked}; "
         f"first: {first.field} {actual_text}, expected {first.expected}"
     )
     return Finding(

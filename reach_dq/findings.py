@@ -77,6 +77,11 @@ class Finding:
         }
 
 
+def count_of(number: int, noun: str) -> str:
+    """Return ``number`` with ``noun`` in the singular for one and with an "s" otherwise."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def request_scope(
     budget_id: str | None, class_id: str | None, department_id: str | None
 ) -> str | None:

@@ -17,7 +17,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from reach_dq.findings import Category, FailureCase, Finding, Outcome
+from reach_dq.findings import Category, FailureCase, Finding, Outcome, count_of
 from reach_dq.golive.probing import ProbeContext
 from reach_dq.warehouse.requests import REQUEST_KEY
 
@@ -85,9 +85,9 @@ def retries_finding(dataset: str, exchanges: Sequence[tuple]) -> Finding:
     failed_attempts = [row for row in exchanges if _failed(row)]
     retried = sum(1 for row in final.values() if row[3] > 1)
     unhealed = [row for row in final.values() if _failed(row)]
-    figures = (f"{_count(len(exchanges), 'attempt')} for {_count(len(final), 'request')}, "
-               f"{retried} retried, {_count(len(failed_attempts), 'failed attempt')}, "
-               f"{_count(len(unhealed), 'failed request')}")
+    figures = (f"{count_of(len(exchanges), 'attempt')} for {count_of(len(final), 'request')}, "
+               f"{retried} retried, {count_of(len(failed_attempts), 'failed attempt')}, "
+               f"{count_of(len(unhealed), 'failed request')}")
     cases = tuple(
         FailureCase(field=f"{row[1]} {row[2]}", expected="2xx",
                     actual=str(row[4]) if row[4] is not None else f"no response: {row[6]}")
@@ -106,7 +106,3 @@ def retries_finding(dataset: str, exchanges: Sequence[tuple]) -> Finding:
 def _failed(row: tuple) -> bool:
     status = row[4]
     return status is None or status >= 400
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
