@@ -456,8 +456,8 @@ def _row_case(
 ) -> FailureCase:
     sent = _unstored_value(row, field) if _is_null(actual) else None
     if sent is not None:
-        # The partner sent a value that the warehouse could not store, so the column is NULL:
-        # report the value as sent, and what the column stores.
+        # The partner sent a value that the warehouse could not store, so the column is NULL.
+        # Report the value as sent, and what the column stores.
         actual = sent
         expected = accepted_values(_COLUMN_TYPES[dataset.name][field])
     return FailureCase(

@@ -85,7 +85,7 @@ def count_of(number: int, noun: str) -> str:
 def request_scope(
     budget_id: str | None, class_id: str | None, department_id: str | None
 ) -> str | None:
-    """Name the budget, class and department a row was requested for: ``budget BG01``.
+    """Return the budget, class and department a row was requested for, as ``budget BG01``.
 
     Return None for the company's actuals, which are requested without any of them.
     """

@@ -34,7 +34,8 @@ DATA_SOURCE_NAME = "reach_dq"
 DOCS_SITE_NAME = "local_site"
 
 # Columns reported beside each unexpected value, when the frame has them. unstored_values
-# holds what the partner sent for a column that is NULL because the warehouse could not store it.
+# contains what the partner sent for a column that is NULL because the warehouse could not
+# store it.
 INDEX_COLUMNS = (
     "company_id", "basis", "budget_id", "class_id", "department_id", "account_id", "date",
     "unstored_values",

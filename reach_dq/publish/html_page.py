@@ -37,7 +37,7 @@ td code, td.name { overflow-wrap: normal; }
 .cases table { margin: 0; }
 .cases th { white-space: nowrap; }
 .cases td { overflow-wrap: normal; }
-/* Company, account, date, basis and scope stay on one line: "2024-1-31", "budget BG01". */
+/* The first five of CASE_FIELDS (company to scope) stay on one line: "budget BG01". */
 .cases td:nth-child(-n+5) { white-space: nowrap; }
 th { background: #eef1f6; }
 .failed { color: #a4161a; } .warning { color: #9a6700; }

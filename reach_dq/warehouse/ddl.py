@@ -8,9 +8,9 @@ import duckdb
 
 from reach_dq.datasets import CONTEXT_COLUMNS, DATASETS, Column, Dataset
 
-# Last column of each typed table: NULL, or a JSON object that maps each column of the row
-# whose value the partner sent but the warehouse could not store (the column is NULL) to that
-# value as JSON text, for example {"amount": "\"80450.25\""}.
+# Last column of each typed table. It is NULL, or a JSON object that maps each column whose
+# value the warehouse could not store (so the column is NULL) to the value as sent, in JSON
+# text: {"amount": "\"80450.25\""} for an amount sent as a string.
 UNSTORED_COLUMN = "unstored_values"
 UNSTORED = Column(UNSTORED_COLUMN, "", "VARCHAR", required=False)
 
@@ -23,10 +23,10 @@ def table_columns(dataset: Dataset) -> tuple[Column, ...]:
 
 
 def scope_columns(dataset: Dataset) -> tuple[str, str, str] | None:
-    """Return the budget, class and department columns that hold a row's request parameters.
+    """Return the budget, class and department columns that contain a row's request parameters.
 
     Return None when the dataset has its own column of one of those names, as budgets, classes
-    and departments do: there the column is the record's id, not what was requested.
+    and departments do. There the column is the record's id, not a request parameter.
     """
     own = {column.name for column in dataset.columns}
     names = ("budget_id", "class_id", "department_id")

@@ -58,7 +58,7 @@ def test_final_failure_names_request_and_status(connection: duckdb.DuckDBPyConne
     assert finding.failure_cases[1].actual == "no response: ReadTimeout"
 
 
-def test_posts_to_one_path_count_as_separate_requests(
+def test_posts_to_one_path_are_separate(
     connection: duckdb.DuckDBPyConnection,
 ) -> None:
     # The three POSTs differ only by their bodies' budget. The first failed and was not

@@ -73,7 +73,7 @@ def test_request_failed_after_retries_fails() -> None:
         ("GET /companies/C001", "503")]
 
 
-def test_posts_with_different_bodies_are_separate_requests() -> None:
+def test_posts_by_body_are_separate() -> None:
     path = "/companies/C001/non-financial"
     rows = [
         exchange(5.0, method="POST", path=path, status=503),

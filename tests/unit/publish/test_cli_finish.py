@@ -19,8 +19,8 @@ def publication(*findings: Finding) -> Publication:
     return Publication("snap-1", list(findings), Path("data/docs/index.html"), None)
 
 
-# Every lifecycle row has a finding, and none failed, except that no isolation finding exists:
-# a go-live run with one token. That row is then "not evaluated".
+# Each lifecycle row but isolation has a passed finding. A go-live run with one token has no
+# isolation finding, so that row is "not evaluated".
 WITHOUT_ISOLATION = [
     Finding(f"{category}.x", category, "company", Outcome.PASSED, "ok", "C001")
     for category in (Category.SECURITY, Category.FORMATTING, Category.ACCURACY,
@@ -34,14 +34,14 @@ def exit_code(finish, *arguments, **options) -> int:  # noqa: ANN001
     return ended.value.exit_code
 
 
-def test_golive_exits_1_when_a_row_is_not_evaluated(capsys: pytest.CaptureFixture[str]) -> None:
+def test_golive_unevaluated_row_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_code(_finish_golive, publication(*WITHOUT_ISOLATION)) == 1
     printed = capsys.readouterr().out
     assert "verdict: not ready for go-live" in printed
     assert "go-live:   data/docs/golive.html" in printed
 
 
-def test_demo_prints_scorecard_but_exits_by_failures(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_scorecard_exits_by_failures(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_code(_finish, publication(*WITHOUT_ISOLATION), scorecard=True) == 0
     printed = capsys.readouterr().out
     assert "go-live scorecard:" in printed
@@ -56,7 +56,7 @@ def test_validate_prints_no_scorecard(capsys: pytest.CaptureFixture[str]) -> Non
     assert "data docs: data/docs/index.html" in printed
 
 
-def test_commands_end_as_their_docs_say(
+def test_golive_and_demo_exit_codes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # golive exits by the scorecard (a row not evaluated is not ready), demo by failed checks.
